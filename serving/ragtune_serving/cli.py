@@ -1,0 +1,333 @@
+"""The `ragtune` command: run the local stack, feed it documents, ask it questions.
+
+ragtune serve                      start Milvus Lite, Ray and the Serve application
+ragtune ingest PATH... [--kb NS/NAME] [--prune] [--hybrid]
+ragtune ask "question" [--kb NS/NAME] [--mode rag|base]
+ragtune delete DOC_ID... [--kb NS/NAME]
+ragtune status [--kb NS/NAME]      exit 0 only when the service answers
+ragtune demo                       all of the above on examples/corpus
+ragtune stop
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from google.protobuf import json_format
+from tqdm import tqdm
+
+from ragtune.v1 import ragtune_pb2 as pb
+from ragtune_serving import local
+from ragtune_serving.client import ClientError, RagClient
+from ragtune_serving.config import AppArgs
+from ragtune_serving.settings import Settings, load_settings
+
+T = TypeVar("T")
+DEFAULT_KB = "default/demo"
+REQUEST_BYTES = 8 * 1024 * 1024  # documents per Ingest request are grouped up to this size
+REQUEST_DOCUMENTS = 64
+SKIPPED_DIRS = {".git", ".ragtune", "__pycache__", "node_modules", ".venv"}
+
+
+class CommandError(Exception):
+    """A failure the user can act on: printed as one line, exit status 1."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    options = parser.parse_args(argv)
+    settings = load_settings()
+    if getattr(options, "address", None):
+        settings = settings.model_copy(update={"address": options.address})
+    try:
+        code: int = options.run(options, settings)
+    except CommandError as error:
+        print(f"ragtune: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ragtune", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def command(
+        name: str, help_text: str, run: Callable[[argparse.Namespace, Settings], int]
+    ) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(run=run)
+        sub.add_argument("--address", help="gateway host:port (default: $RAGTUNE_ADDRESS)")
+        return sub
+
+    command("serve", "start the local stack (Milvus Lite, Ray, Serve) and deploy", _serve)
+    command("stop", "stop the local stack", _stop)
+
+    ingest = command("ingest", "add or update files (or every file in folders)", _ingest)
+    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    ingest.add_argument("--kb", default=DEFAULT_KB, help=f"NAMESPACE/NAME (default {DEFAULT_KB})")
+    ingest.add_argument(
+        "--prune", action="store_true", help="delete documents that are not in PATHs"
+    )
+    ingest.add_argument(
+        "--hybrid",
+        action="store_true",
+        help="create the knowledge base with dense + BM25 search (when this ingest creates it)",
+    )
+
+    ask = command("ask", "ask a question; prints the answer, citations and timing", _ask)
+    ask.add_argument("question")
+    ask.add_argument("--kb", default=DEFAULT_KB)
+    ask.add_argument("--mode", choices=["rag", "base"], default="rag")
+    ask.add_argument("--top-k", type=int)
+    ask.add_argument("--max-tokens", type=int)
+    ask.add_argument("--json", action="store_true", help="print the reply as JSON")
+
+    delete = command("delete", "delete documents by id", _delete)
+    delete.add_argument("document_ids", nargs="+", metavar="DOC_ID")
+    delete.add_argument("--kb", default=DEFAULT_KB)
+
+    status = command("status", "exit 0 when the service answers; show a knowledge base", _status)
+    status.add_argument("--kb", help="also show this knowledge base")
+
+    demo = command("demo", "serve, ingest the sample corpus and ask three questions", _demo)
+    demo.add_argument("--corpus", type=Path, default=Path("examples/corpus"))
+    demo.add_argument("--questions", type=Path, default=Path("examples/questions.jsonl"))
+    demo.add_argument("--kb", default=DEFAULT_KB)
+    demo.add_argument("--count", type=int, default=3, help="questions to ask")
+    return parser
+
+
+# -- commands ------------------------------------------------------------------------------
+
+
+def _serve(options: argparse.Namespace, settings: Settings) -> int:
+    try:
+        local.start(settings)
+    except local.StartError as error:
+        raise CommandError(str(error)) from error
+    return 0
+
+
+def _stop(options: argparse.Namespace, settings: Settings) -> int:
+    local.stop(settings)
+    return 0
+
+
+def _status(options: argparse.Namespace, settings: Settings) -> int:
+    with RagClient(settings.address, timeout_s=10) as client:
+        if not client.healthy():
+            raise CommandError(
+                f"ragtune is not serving at {settings.address}; start it with `ragtune serve`"
+            )
+        print(f"ragtune is serving at {settings.address}")
+        if options.kb:
+            kb = _call(client.get_knowledge_base, options.kb)
+            print(
+                f"{options.kb}: {kb.documents} documents, {kb.chunks} chunks, "
+                f"chunk {kb.settings.chunk_size}/{kb.settings.chunk_overlap} tokens, "
+                f"{'hybrid' if kb.settings.hybrid else 'dense'} search, collection {kb.collection}"
+            )
+    return 0
+
+
+def _ingest(options: argparse.Namespace, settings: Settings) -> int:
+    files = list(_files(options.paths))
+    if not files:
+        raise CommandError("no files found in " + ", ".join(map(str, options.paths)))
+    with RagClient(settings.address) as client:
+        counts = ingest_files(client, options.kb, files, prune=options.prune, hybrid=options.hybrid)
+    print(", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n))
+    return 0
+
+
+def _ask(options: argparse.Namespace, settings: Settings) -> int:
+    with RagClient(settings.address) as client:
+        if options.json:
+            reply = _call(client.query, _query_request(options))
+            print(json.dumps(json_format.MessageToDict(reply), indent=2))
+        else:
+            ask_and_print(client, _query_request(options))
+    return 0
+
+
+def _delete(options: argparse.Namespace, settings: Settings) -> int:
+    with RagClient(settings.address) as client:
+        reply = _call(client.delete_documents, options.kb, options.document_ids)
+    print(f"deleted {len(reply.deleted)} documents ({reply.chunks_deleted} chunks)")
+    for missing in reply.not_found:
+        print(f"  not found: {missing}")
+    return 0
+
+
+def _demo(options: argparse.Namespace, settings: Settings) -> int:
+    if not options.corpus.is_dir():
+        raise CommandError(f"sample corpus {options.corpus} not found; run from the repository")
+    with RagClient(settings.address) as client:
+        if not client.healthy():
+            try:
+                local.start(settings)
+            except local.StartError as error:
+                raise CommandError(str(error)) from error
+        print(f"\n== ingesting {options.corpus} into {options.kb}")
+        files = list(_files([options.corpus]))
+        counts = ingest_files(client, options.kb, files, prune=True, hybrid=False)
+        print("   " + ", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n))
+        questions = [json.loads(line) for line in options.questions.read_text().splitlines()]
+        for item in [q for q in questions if q.get("answer")][: options.count]:
+            print(f"\n== {item['question']}")
+            ask_and_print(
+                client, pb.QueryRequest(knowledge_base=options.kb, question=item["question"])
+            )
+    return 0
+
+
+# -- shared pieces -------------------------------------------------------------------------
+
+
+def ingest_files(
+    client: RagClient, kb: str, files: list[tuple[Path, str]], *, prune: bool, hybrid: bool
+) -> dict[str, int]:
+    """Send files in size-bounded batches with a progress bar; returns counts per outcome.
+
+    With `prune`, the last request deletes stored documents not among `files`.
+    """
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "deleted": 0, "refused": 0}
+    refusals: list[str] = []
+    batches = list(_batches(files))
+    sent: list[str] = []
+    with tqdm(total=len(files), unit="doc", desc="ingest", file=sys.stderr) as bar:
+        for number, batch in enumerate(batches):
+            request = pb.IngestRequest(
+                knowledge_base=kb,
+                documents=[
+                    pb.Document(
+                        id=doc_id, content=path.read_bytes(), source_uri=path.resolve().as_uri()
+                    )
+                    for path, doc_id in batch
+                ],
+            )
+            if hybrid:
+                request.settings.CopyFrom(_hybrid_settings())
+            if prune and number == len(batches) - 1:
+                request.prune = True
+                request.keep.extend(sent)
+            reply = _call(client.ingest, request)
+            for result in reply.results:
+                outcome = pb.DocumentOutcome.Name(result.outcome).removeprefix("DOCUMENT_OUTCOME_")
+                counts[outcome.lower()] = counts.get(outcome.lower(), 0) + 1
+                if result.outcome == pb.DOCUMENT_OUTCOME_REFUSED:
+                    refusals.append(f"  refused {result.id}: {result.reason}")
+            sent += [doc_id for _, doc_id in batch]
+            bar.update(len(batch))
+    for line in refusals:
+        print(line)
+    return counts
+
+
+def _hybrid_settings() -> pb.KnowledgeBaseSettings:
+    """The default index settings, with hybrid search on."""
+    args = AppArgs()
+    return pb.KnowledgeBaseSettings(
+        chunk_size=args.knowledge_base_defaults.chunk_size,
+        chunk_overlap=args.knowledge_base_defaults.chunk_overlap,
+        hybrid=True,
+        embedding_model=args.embedding.model,
+    )
+
+
+def ask_and_print(client: RagClient, request: pb.QueryRequest) -> None:
+    """Stream an answer to stdout, then its citations and timing."""
+    citations: list[pb.Citation] = []
+    final = pb.QueryStreamFinal()
+    for reply in _stream(client, request):
+        kind = reply.WhichOneof("event")
+        if kind == "citations":
+            citations = list(reply.citations.citations)
+        elif kind == "token":
+            print(reply.token, end="", flush=True)
+        elif kind == "final":
+            final = reply.final
+    print()
+    cited = set(final.cited)
+    for c in citations:
+        mark = "*" if c.index in cited else " "
+        source = c.source_uri.removeprefix("file://") or c.document_id
+        print(f" {mark}[{c.index}] {source} (chunk {c.chunk}, similarity {c.similarity:.2f})")
+    t = final.timing
+    print(
+        f"   timing: embed {t.embed_ms:.0f} ms, retrieve {t.retrieve_ms:.0f} ms, generate "
+        f"{t.generate_ms:.0f} ms (first token {t.time_to_first_token_ms:.0f} ms), total "
+        f"{t.total_ms:.0f} ms; tokens {final.usage.prompt_tokens} in, "
+        f"{final.usage.completion_tokens} out"
+    )
+
+
+def _query_request(options: argparse.Namespace) -> pb.QueryRequest:
+    request = pb.QueryRequest(
+        knowledge_base=options.kb,
+        question=options.question,
+        mode=pb.MODE_BASE if options.mode == "base" else pb.MODE_RAG,
+    )
+    if options.top_k is not None:
+        request.top_k = options.top_k
+    if options.max_tokens is not None:
+        request.max_tokens = options.max_tokens
+    return request
+
+
+def _stream(client: RagClient, request: pb.QueryRequest) -> Iterator[pb.QueryStreamResponse]:
+    try:
+        yield from client.query_stream(request)
+    except ClientError as error:
+        raise CommandError(_describe_error(error)) from error
+
+
+def _call(method: Callable[..., T], *args: Any) -> T:
+    try:
+        return method(*args)
+    except ClientError as error:
+        raise CommandError(_describe_error(error)) from error
+
+
+def _describe_error(error: ClientError) -> str:
+    return f"{error.code.name}: {error.message}"
+
+
+def _files(paths: Sequence[Path]) -> Iterator[tuple[Path, str]]:
+    """(file, document id): a file given directly is named by its file name; a file found in
+    a folder by its path relative to that folder."""
+    for path in paths:
+        if not path.exists():
+            raise CommandError(f"{path} does not exist")
+        if path.is_file():
+            yield path, path.name
+            continue
+        for file in sorted(path.rglob("*")):
+            parts = set(file.relative_to(path).parts[:-1])
+            if file.is_file() and not parts & SKIPPED_DIRS and not file.name.startswith("."):
+                yield file, file.relative_to(path).as_posix()
+
+
+def _batches(files: list[tuple[Path, str]]) -> Iterator[list[tuple[Path, str]]]:
+    batch: list[tuple[Path, str]] = []
+    size = 0
+    for path, doc_id in files:
+        length = path.stat().st_size
+        if batch and (size + length > REQUEST_BYTES or len(batch) >= REQUEST_DOCUMENTS):
+            yield batch
+            batch, size = [], 0
+        batch.append((path, doc_id))
+        size += length
+    if batch:
+        yield batch
+
+
+if __name__ == "__main__":
+    sys.exit(main())

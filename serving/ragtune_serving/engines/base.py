@@ -1,0 +1,41 @@
+"""The generation engine protocol every engine implements, and its parameter records."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+Message = dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class SamplingParams:
+    """How to sample: temperature 0 means greedy decoding."""
+
+    max_tokens: int
+    temperature: float = 0.0
+    top_p: float = 1.0
+
+
+@dataclass(slots=True)
+class Usage:
+    """Token counts of one generation, filled in when the stream ends."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class GenerationEngine(Protocol):
+    """Turns chat messages into a stream of text deltas."""
+
+    @property
+    def model_label(self) -> str:
+        """Name of the loaded model, for logs and status."""
+        ...
+
+    def stream(
+        self, messages: Sequence[Message], params: SamplingParams, usage: Usage
+    ) -> AsyncIterator[str]:
+        """Yield text deltas in order; fill `usage` before the iterator ends."""
+        ...

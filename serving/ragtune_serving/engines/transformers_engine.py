@@ -1,0 +1,117 @@
+"""Generation with Hugging Face transformers, on CPU or a CUDA device, streamed token by token."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from ragtune_serving.engines.base import Message, SamplingParams, Usage
+from ragtune_serving.models import ResolvedModel
+
+logger = logging.getLogger(__name__)
+
+
+class TransformersEngine:
+    """One causal LM loaded with `from_pretrained` (GGUF files de-quantized on load)."""
+
+    def __init__(self, model: ResolvedModel, *, device: str = "auto", threads: int = 0) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        if threads > 0:
+            torch.set_num_threads(threads)
+        self._device = _pick_device(device)
+        kwargs: dict[str, Any] = {}
+        if model.gguf_file:
+            kwargs["gguf_file"] = model.gguf_file
+        self._tokenizer = AutoTokenizer.from_pretrained(model.name_or_path, **kwargs)
+        dtype = torch.bfloat16 if self._device == "cuda" else torch.float32
+        self._model = AutoModelForCausalLM.from_pretrained(
+            model.name_or_path, dtype=dtype, **kwargs
+        ).to(self._device)
+        self._model.eval()
+        self._label = model.label
+        logger.info("loaded %s on %s", self._label, self._device)
+
+    @property
+    def model_label(self) -> str:
+        return self._label
+
+    def prompt_ids(self, messages: Sequence[Message]) -> Any:
+        """Token ids of the chat-formatted prompt, ready for `generate`."""
+        encoded = self._tokenizer.apply_chat_template(
+            list(messages), add_generation_prompt=True, return_tensors="pt", return_dict=True
+        )
+        return encoded["input_ids"].to(self._device)
+
+    async def stream(
+        self, messages: Sequence[Message], params: SamplingParams, usage: Usage
+    ) -> AsyncIterator[str]:
+        import torch
+        from transformers import AsyncTextIteratorStreamer
+
+        input_ids = self.prompt_ids(messages)
+        usage.prompt_tokens = int(input_ids.shape[1])
+        streamer = AsyncTextIteratorStreamer(
+            self._tokenizer, skip_prompt=True, skip_special_tokens=True
+        )
+        sampling: dict[str, Any] = (
+            {"do_sample": True, "temperature": params.temperature, "top_p": params.top_p}
+            if params.temperature > 0
+            else {"do_sample": False}
+        )
+        stop = threading.Event()
+        result: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                with torch.inference_mode():
+                    output = self._model.generate(
+                        input_ids,
+                        attention_mask=torch.ones_like(input_ids),
+                        max_new_tokens=params.max_tokens,
+                        streamer=streamer,
+                        pad_token_id=self._tokenizer.eos_token_id,
+                        stopping_criteria=[_StopOnEvent(stop)],
+                        **sampling,
+                    )
+                result["completion_tokens"] = int(output.shape[1] - input_ids.shape[1])
+            except BaseException as error:  # surfaced to the caller below
+                result["error"] = error
+                streamer.end()
+
+        worker = threading.Thread(target=run, name="generate", daemon=True)
+        worker.start()
+        try:
+            async for text in streamer:
+                if text:
+                    yield text
+        finally:
+            stop.set()
+            await asyncio.to_thread(worker.join)
+        if "error" in result:
+            raise RuntimeError(f"generation failed: {result['error']}") from result["error"]
+        usage.completion_tokens = result.get("completion_tokens", 0)
+
+
+class _StopOnEvent:
+    """Stops `generate` when the client went away (the consumer closed the stream)."""
+
+    def __init__(self, event: threading.Event) -> None:
+        self._event = event
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
+        return self._event.is_set()
+
+
+def _pick_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("generator.device is 'cuda' but no CUDA device is visible")
+    return device

@@ -1,0 +1,1 @@
+"""The gRPC boundary: proto ↔ records (codec) and domain errors → status codes (errors)."""

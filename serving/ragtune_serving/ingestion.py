@@ -1,0 +1,137 @@
+"""Ingesting a batch of documents into one knowledge base.
+
+Validate each document (a bad one is refused with its reason, the rest go on), skip the ones
+whose content hash is already stored, chunk and embed the changed ones, write each document's
+new chunks before deleting its old ones, and optionally prune documents absent from the batch.
+Ray-free: the tokenizer, embedder and store come in as arguments.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
+
+from ragtune_serving.errors import DocumentRefused
+from ragtune_serving.rag.chunking import TokenSpan, chunk_document
+from ragtune_serving.rag.documents import validate_document
+from ragtune_serving.rag.records import (
+    Chunk,
+    DocumentResult,
+    IngestReport,
+    KnowledgeBaseInfo,
+    SourceDocument,
+    TextDocument,
+)
+
+TokenSpans = Callable[[Sequence[str]], Awaitable[list[list[TokenSpan]]]]
+EmbedMany = Callable[[list[str]], Awaitable[list[list[float]]]]
+
+
+class ChunkStore(Protocol):
+    """The part of the store ingestion writes through (run in a worker thread by the caller)."""
+
+    def document_hashes(
+        self, info: KnowledgeBaseInfo, document_ids: Sequence[str]
+    ) -> dict[str, str]: ...
+
+    def document_ids(self, info: KnowledgeBaseInfo) -> set[str]: ...
+
+    def write_document(
+        self, info: KnowledgeBaseInfo, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]
+    ) -> int: ...
+
+    def delete_documents(self, info: KnowledgeBaseInfo, document_ids: Sequence[str]) -> int: ...
+
+    def mark_ingested(self, info: KnowledgeBaseInfo, when: float | None = None) -> None: ...
+
+
+Run = Callable[..., Awaitable[object]]
+
+
+async def ingest(
+    info: KnowledgeBaseInfo,
+    documents: Sequence[SourceDocument],
+    *,
+    store: ChunkStore,
+    run: Run,
+    token_spans: TokenSpans,
+    embed: EmbedMany,
+    max_document_bytes: int,
+    prune: bool = False,
+    keep: Sequence[str] = (),
+) -> IngestReport:
+    """Bring `info`'s knowledge base up to date with `documents`; returns what each one did.
+
+    With `prune`, documents stored but neither in `documents` nor in `keep` are deleted.
+
+    `run(fn, *args)` executes a blocking store call (e.g. `asyncio.to_thread`).
+    """
+    started = time.perf_counter()
+    report = IngestReport()
+    valid, refused = _validate(documents, max_document_bytes)
+    report.results += refused
+
+    stored = await run(store.document_hashes, info, [d.id for d in valid])
+    assert isinstance(stored, dict)
+    changed = [d for d in valid if stored.get(d.id) != d.content_hash]
+    report.results += [
+        DocumentResult(d.id, "unchanged") for d in valid if stored.get(d.id) == d.content_hash
+    ]
+
+    if changed:
+        spans = await token_spans([d.text for d in changed])
+        per_document = [
+            chunk_document(d, s, size=info.settings.chunk_size, overlap=info.settings.chunk_overlap)
+            for d, s in zip(changed, spans, strict=True)
+        ]
+        texts = [c.text for chunks in per_document for c in chunks]
+        t = time.perf_counter()
+        vectors = await embed(texts) if texts else []
+        report.embed_ms = (time.perf_counter() - t) * 1000.0
+        offset = 0
+        for document, chunks in zip(changed, per_document, strict=True):
+            own = vectors[offset : offset + len(chunks)]
+            offset += len(chunks)
+            deleted = await run(store.write_document, info, chunks, own)
+            assert isinstance(deleted, int)
+            report.chunks_written += len(chunks)
+            report.chunks_deleted += deleted
+            outcome = "updated" if document.id in stored else "created"
+            report.results.append(DocumentResult(document.id, outcome, chunks=len(chunks)))
+
+    if prune:
+        existing = await run(store.document_ids, info)
+        assert isinstance(existing, set)
+        named = {d.id for d in documents} | set(keep)
+        gone = sorted(existing - named)
+        if gone:
+            deleted = await run(store.delete_documents, info, gone)
+            assert isinstance(deleted, int)
+            report.chunks_deleted += deleted
+            report.results += [DocumentResult(i, "deleted") for i in gone]
+
+    if report.chunks_written or report.chunks_deleted:
+        await run(store.mark_ingested, info)
+    report.total_ms = (time.perf_counter() - started) * 1000.0
+    return report
+
+
+def _validate(
+    documents: Sequence[SourceDocument], max_bytes: int
+) -> tuple[list[TextDocument], list[DocumentResult]]:
+    valid: list[TextDocument] = []
+    refused: list[DocumentResult] = []
+    seen: set[str] = set()
+    for document in documents:
+        if document.id in seen:
+            refused.append(
+                DocumentResult(document.id, "refused", "duplicate document id in this request")
+            )
+            continue
+        seen.add(document.id)
+        try:
+            valid.append(validate_document(document, max_bytes=max_bytes))
+        except DocumentRefused as error:
+            refused.append(DocumentResult(document.id, "refused", error.message))
+    return valid, refused

@@ -1,0 +1,167 @@
+"""The local stack on one machine: a Milvus Lite server, a Ray head, the Serve application.
+
+`ragtune serve` starts what is not running yet and deploys the application through the Ray
+dashboard's REST API (the same serve config the operator renders); `ragtune stop` ends it.
+Processes are detached, with logs and pid files under `Settings.home`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ragtune_serving import raydashboard
+from ragtune_serving.config import AppArgs, MilvusArgs
+from ragtune_serving.serveconfig import MODEL_ENV, build_serve_config
+from ragtune_serving.settings import Settings
+
+APP_NAME = "ragtune"
+Say = Callable[[str], None]
+
+
+class StartError(RuntimeError):
+    """A part of the local stack did not come up; the message names it and its log."""
+
+
+def app_args(settings: Settings) -> AppArgs:
+    """The application's arguments for this machine's stack."""
+    return AppArgs(
+        milvus=MilvusArgs(uri=settings.effective_milvus_uri, token=settings.milvus_token)
+    )
+
+
+def start(settings: Settings, args: AppArgs | None = None, say: Say = print) -> None:
+    """Start Milvus Lite and Ray if needed, then deploy (or update) the application."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    (settings.home / "logs").mkdir(exist_ok=True)
+    start_milvus(settings, say)
+    start_ray(settings, say)
+    deploy(settings, args or app_args(settings), say)
+
+
+def start_milvus(settings: Settings, say: Say = print) -> None:
+    """A Milvus Lite server on loopback, unless an external Milvus is configured."""
+    if settings.milvus_uri:
+        say(f"Milvus: using {settings.milvus_uri}")
+        return
+    if _port_open(settings.milvus_port):
+        say(f"Milvus: already listening on 127.0.0.1:{settings.milvus_port}")
+        return
+    data = (settings.home / "milvus").resolve()
+    log = settings.home / "logs" / "milvus.log"
+    command = [
+        sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data),
+        "--host", "127.0.0.1", "--port", str(settings.milvus_port),
+    ]  # fmt: skip
+    pid = _spawn(command, log)
+    (settings.home / "milvus.pid").write_text(str(pid))
+    _wait_for(lambda: _port_open(settings.milvus_port), 60, f"Milvus Lite (log: {log})")
+    say(f"Milvus Lite: serving {data} on 127.0.0.1:{settings.milvus_port}")
+
+
+def start_ray(settings: Settings, say: Say = print) -> None:
+    """A local Ray head with its dashboard (the Serve REST API)."""
+    if raydashboard.is_up(settings.dashboard_url):
+        say(f"Ray: already running, dashboard {settings.dashboard_url}")
+        return
+    command = [
+        str(Path(sys.executable).with_name("ray")), "start", "--head",
+        "--port", str(settings.ray_port), "--dashboard-host", "127.0.0.1",
+        "--dashboard-port", str(settings.dashboard_port), "--include-dashboard", "true",
+        "--disable-usage-stats",
+    ]  # fmt: skip
+    if settings.num_cpus:
+        command += ["--num-cpus", str(settings.num_cpus)]
+    log = settings.home / "logs" / "ray-start.log"
+    with log.open("wb") as out:
+        done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=_env())
+    if done.returncode != 0:
+        raise StartError(f"`ray start` failed (exit {done.returncode}); see {log}")
+    _wait_for(lambda: raydashboard.is_up(settings.dashboard_url), 60, f"Ray dashboard ({log})")
+    say(f"Ray: head started, dashboard {settings.dashboard_url}")
+
+
+def deploy(settings: Settings, args: AppArgs, say: Say = print) -> None:
+    """Deploy the application through the dashboard and wait until it runs."""
+    config = build_serve_config(
+        args,
+        app_name=APP_NAME,
+        grpc_port=settings.grpc_port,
+        http_port=settings.http_port,
+        http_host="127.0.0.1",
+    )
+    say("Serve: deploying gateway, embedder, retriever and generator (first start loads models)")
+    try:
+        raydashboard.put_config(settings.dashboard_url, config)
+        raydashboard.wait_running(settings.dashboard_url, [APP_NAME], settings.start_timeout_s)
+    except raydashboard.DashboardError as error:
+        raise StartError(str(error)) from error
+    say(f"Serve: {APP_NAME} running — gRPC {settings.address}, HTTP 127.0.0.1:{settings.http_port}")
+
+
+def stop(settings: Settings, say: Say = print) -> None:
+    """Stop Ray (and with it the application) and the local Milvus Lite server."""
+    ray = str(Path(sys.executable).with_name("ray"))
+    subprocess.run([ray, "stop", "--force"], capture_output=True, check=False)
+    say("Ray: stopped")
+    pid_file = settings.home / "milvus.pid"
+    if pid_file.exists():
+        pid = int(pid_file.read_text() or 0)
+        try:
+            os.killpg(pid, signal.SIGTERM)
+            _wait_for(lambda: not _alive(pid), 20, "Milvus Lite to stop")
+        except ProcessLookupError:
+            pass
+        except StartError:
+            os.killpg(pid, signal.SIGKILL)
+        pid_file.unlink()
+        say("Milvus Lite: stopped")
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(MODEL_ENV)
+    env.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    return env
+
+
+def _spawn(command: list[str], log: Path) -> int:
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=_env(),
+        )
+    return process.pid
+
+
+def _port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _wait_for(ready: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if ready():
+            return
+        time.sleep(0.25)
+    raise StartError(f"timed out after {timeout_s:.0f}s waiting for {what}")

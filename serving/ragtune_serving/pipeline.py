@@ -1,0 +1,92 @@
+"""Answering a question: retrieve → numbered-context prompt → generate, as a stream of events.
+
+Transport- and Ray-agnostic: the stages come in as async callables, so the gateway wires in
+Ray Serve handles and tests can wire in the real components directly. The event order is
+fixed: one `CitationsEvent`, then `TokenEvent`s, then one `FinalEvent`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from ragtune_serving.engines.base import Message, SamplingParams, Usage
+from ragtune_serving.rag.citations import cited_indexes
+from ragtune_serving.rag.filters import metadata_filter_expression
+from ragtune_serving.rag.prompting import NO_ANSWER, build_base_messages, build_rag_messages
+from ragtune_serving.rag.records import (
+    AnswerEvent,
+    CitationsEvent,
+    FinalEvent,
+    Hit,
+    KnowledgeBaseInfo,
+    KnowledgeBaseRef,
+    QueryParams,
+    Timing,
+    TokenEvent,
+)
+
+Embed = Callable[[str], Awaitable[Sequence[float]]]
+Describe = Callable[[KnowledgeBaseRef], Awaitable[KnowledgeBaseInfo]]
+Retrieve = Callable[[KnowledgeBaseInfo, Sequence[float], str, int, str], Awaitable[list[Hit]]]
+Generate = Callable[[Sequence[Message], SamplingParams, Usage], AsyncIterator[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Stages:
+    """The callables one answer goes through."""
+
+    describe: Describe
+    embed: Embed
+    retrieve: Retrieve
+    generate: Generate
+
+
+def _ms(since: float) -> float:
+    return (time.perf_counter() - since) * 1000.0
+
+
+async def answer(params: QueryParams, stages: Stages) -> AsyncIterator[AnswerEvent]:
+    """Answer `params.question` from its knowledge base (or from the model alone in base mode)."""
+    started = time.perf_counter()
+    timing = Timing()
+    hits: list[Hit] = []
+    if params.mode == "base":
+        messages = build_base_messages(params.question)
+        grounded = True
+    else:
+        info = await stages.describe(params.ref)
+        expression = metadata_filter_expression(params.filters)
+        t = time.perf_counter()
+        vector = await stages.embed(params.question)
+        timing.embed_ms = _ms(t)
+        t = time.perf_counter()
+        hits = await stages.retrieve(info, vector, params.question, params.top_k, expression)
+        timing.retrieve_ms = _ms(t)
+        grounded = bool(hits) and max(h.similarity for h in hits) >= params.score_threshold
+        if not grounded:
+            hits = []
+        messages = build_rag_messages(params.question, hits)
+    yield CitationsEvent(hits=hits, grounded=grounded)
+
+    if not grounded:
+        timing.total_ms = _ms(started)
+        yield TokenEvent(NO_ANSWER)
+        yield FinalEvent(NO_ANSWER, timing, 0, 0, [])
+        return
+
+    usage = Usage()
+    sampling = SamplingParams(max_tokens=params.max_tokens, temperature=params.temperature)
+    parts: list[str] = []
+    t = time.perf_counter()
+    async for text in stages.generate(messages, sampling, usage):
+        if not parts:
+            timing.time_to_first_token_ms = _ms(t)
+        parts.append(text)
+        yield TokenEvent(text)
+    timing.generate_ms = _ms(t)
+    text = "".join(parts).strip()
+    timing.total_ms = _ms(started)
+    cited = cited_indexes(text, len(hits))
+    yield FinalEvent(text, timing, usage.prompt_tokens, usage.completion_tokens, cited)

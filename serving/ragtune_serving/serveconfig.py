@@ -1,0 +1,46 @@
+"""Build the Ray Serve config document (`serveConfigV2`) for one ragtune application.
+
+One builder, three doors: the operator's RayService, direct mode (PUT to a Ray dashboard) and
+`ragtune serve` all deploy what this pure function returns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ragtune_serving.config import AppArgs
+
+APP_IMPORT_PATH = "ragtune_serving.app:build_app"
+GRPC_SERVICER_FUNCTIONS = (
+    "ragtune.v1.ragtune_pb2_grpc.add_RagServiceServicer_to_server",
+    "grpc_health.v1.health_pb2_grpc.add_HealthServicer_to_server",
+)
+MODEL_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def build_serve_config(
+    args: AppArgs,
+    *,
+    app_name: str = "ragtune",
+    grpc_port: int = 9000,
+    http_port: int = 8000,
+    http_host: str = "0.0.0.0",
+) -> dict[str, Any]:
+    """The `serveConfigV2` document serving `args` as application `app_name`."""
+    return {
+        "proxy_location": "EveryNode",
+        "http_options": {"host": http_host, "port": http_port},
+        "grpc_options": {
+            "port": grpc_port,
+            "grpc_servicer_functions": list(GRPC_SERVICER_FUNCTIONS),
+        },
+        "applications": [
+            {
+                "name": app_name,
+                "route_prefix": "/",
+                "import_path": APP_IMPORT_PATH,
+                "args": args.model_dump(mode="json"),
+                "runtime_env": {"env_vars": dict(MODEL_ENV)},
+            }
+        ],
+    }

@@ -1,0 +1,1 @@
+"""Storage of chunks and vectors (Milvus) behind small, typed classes."""

@@ -1,0 +1,326 @@
+"""Knowledge bases in Milvus: one collection per knowledge base, queried through an alias.
+
+The same code talks to a local Milvus Lite server and to a Milvus cluster (`MilvusClient(uri)`).
+Collections are created with an explicit schema and index parameters. A knowledge base's index
+settings live in the collection's properties, so every replica reads the same truth.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ragtune_serving.errors import NotFound, Unavailable
+from ragtune_serving.rag.filters import in_expression
+from ragtune_serving.rag.kbnames import collection_alias, collection_name
+from ragtune_serving.rag.records import (
+    Chunk,
+    Hit,
+    IndexSettings,
+    KnowledgeBaseInfo,
+    KnowledgeBaseRef,
+)
+
+SETTINGS_PROPERTY = "ragtune.settings"
+KB_PROPERTY = "ragtune.knowledge_base"
+INGESTED_PROPERTY = "ragtune.last_ingested"
+HNSW_PARAMS = {"M": 16, "efConstruction": 200}
+SEARCH_EF = 64
+RRF_K = 60
+MAX_TEXT_CHARS = 65_535
+MAX_ID_CHARS = 1024
+OUTPUT_FIELDS = ["document_id", "chunk", "text", "source_uri", "metadata"]
+QUERY_PAGE = 1000
+
+
+class MilvusKnowledgeStore:
+    """Create, fill, search and empty the Milvus collections of knowledge bases."""
+
+    def __init__(self, uri: str, *, token: str = "", timeout_s: float = 10.0) -> None:
+        from pymilvus import MilvusClient
+
+        self._uri = uri
+        self._timeout = timeout_s
+        try:
+            self._client = MilvusClient(uri, token=token, timeout=timeout_s)
+        except Exception as error:
+            raise Unavailable(f"cannot connect to Milvus at {uri}: {error}") from error
+
+    def ping(self) -> None:
+        """Raise `Unavailable` unless Milvus answers."""
+        self._call(self._client.list_collections)
+
+    # -- knowledge bases -------------------------------------------------------------------
+
+    def describe(self, ref: KnowledgeBaseRef, *, counts: bool = False) -> KnowledgeBaseInfo | None:
+        """The knowledge base's settings (and counts), or None when it does not exist."""
+        alias = collection_alias(ref)
+        if not self._call(self._client.has_collection, alias):
+            return None
+        description = self._call(self._client.describe_collection, alias)
+        properties = description.get("properties") or {}
+        raw = properties.get(SETTINGS_PROPERTY)
+        if raw is None:
+            return None  # created but never finished; `create` repairs it
+        settings = IndexSettings(**json.loads(raw))
+        info = KnowledgeBaseInfo(
+            ref=ref,
+            settings=settings,
+            collection=alias,
+            last_ingested=float(properties.get(INGESTED_PROPERTY, 0.0)),
+        )
+        if not counts:
+            return info
+        return KnowledgeBaseInfo(
+            ref=ref,
+            settings=settings,
+            collection=alias,
+            documents=self._count(alias, "chunk == 0"),
+            chunks=self._count(alias, ""),
+            last_ingested=info.last_ingested,
+        )
+
+    def create(self, ref: KnowledgeBaseRef, settings: IndexSettings, dim: int) -> KnowledgeBaseInfo:
+        """Create the collection (version 1) and its alias; idempotent."""
+        from pymilvus import DataType, Function, FunctionType
+
+        alias = collection_alias(ref)
+        physical = collection_name(ref, 1)
+        client = self._client
+        if not self._call(client.has_collection, physical):
+            schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+            schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=MAX_ID_CHARS)
+            schema.add_field("document_id", DataType.VARCHAR, max_length=MAX_ID_CHARS)
+            schema.add_field("chunk", DataType.INT64)
+            schema.add_field(
+                "text", DataType.VARCHAR, max_length=MAX_TEXT_CHARS, enable_analyzer=settings.hybrid
+            )
+            schema.add_field("content_hash", DataType.VARCHAR, max_length=64)
+            schema.add_field("source_uri", DataType.VARCHAR, max_length=2048)
+            schema.add_field("metadata", DataType.JSON)
+            schema.add_field("dense", DataType.FLOAT_VECTOR, dim=dim)
+            index = client.prepare_index_params()
+            index.add_index("dense", index_type="HNSW", metric_type="COSINE", params=HNSW_PARAMS)
+            index.add_index("document_id", index_type="INVERTED")
+            if settings.hybrid:
+                schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+                schema.add_function(
+                    Function(
+                        name="text_bm25",
+                        function_type=FunctionType.BM25,
+                        input_field_names=["text"],
+                        output_field_names=["sparse"],
+                    )
+                )
+                index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+            self._call(
+                client.create_collection,
+                physical,
+                schema=schema,
+                index_params=index,
+                consistency_level="Strong",
+            )
+        properties = {
+            SETTINGS_PROPERTY: json.dumps(
+                {
+                    "chunk_size": settings.chunk_size,
+                    "chunk_overlap": settings.chunk_overlap,
+                    "hybrid": settings.hybrid,
+                    "embedding_model": settings.embedding_model,
+                }
+            ),
+            KB_PROPERTY: str(ref),
+        }
+        self._call(client.alter_collection_properties, physical, properties)
+        if alias not in self._call(client.list_aliases, physical).get("aliases", []):
+            self._call(client.create_alias, physical, alias)
+        return KnowledgeBaseInfo(ref=ref, settings=settings, collection=alias)
+
+    def mark_ingested(self, info: KnowledgeBaseInfo, when: float | None = None) -> None:
+        """Record when the knowledge base last changed."""
+        physical = self._call(self._client.describe_alias, info.collection)["collection_name"]
+        stamp = f"{time.time() if when is None else when:.3f}"
+        self._call(self._client.alter_collection_properties, physical, {INGESTED_PROPERTY: stamp})
+
+    # -- documents -------------------------------------------------------------------------
+
+    def document_hashes(
+        self, info: KnowledgeBaseInfo, document_ids: Sequence[str]
+    ) -> dict[str, str]:
+        """Stored content hash per document id, for the ids that exist."""
+        hashes: dict[str, str] = {}
+        for batch in _batches(document_ids, QUERY_PAGE):
+            rows = self._call(
+                self._client.query,
+                info.collection,
+                filter=f"chunk == 0 and {in_expression('document_id', batch)}",
+                output_fields=["document_id", "content_hash"],
+                limit=len(batch),
+            )
+            hashes.update({row["document_id"]: row["content_hash"] for row in rows})
+        return hashes
+
+    def document_ids(self, info: KnowledgeBaseInfo) -> set[str]:
+        """Every document id stored in the knowledge base."""
+        iterator = self._call(
+            self._client.query_iterator,
+            info.collection,
+            batch_size=QUERY_PAGE,
+            filter="chunk == 0",
+            output_fields=["document_id"],
+        )
+        ids: set[str] = set()
+        try:
+            while page := iterator.next():
+                ids.update(row["document_id"] for row in page)
+        finally:
+            iterator.close()
+        return ids
+
+    def write_document(
+        self, info: KnowledgeBaseInfo, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]
+    ) -> int:
+        """Write one document's chunks, then delete its chunks of any other version.
+
+        The new chunks are written before the old ones go, so a failure half-way leaves the
+        document queryable; re-running the ingest finishes the job. Returns chunks deleted.
+        """
+        if not chunks:
+            return 0
+        rows = [
+            {
+                "id": chunk.id,
+                "document_id": chunk.document_id,
+                "chunk": chunk.number,
+                "text": chunk.text[:MAX_TEXT_CHARS],
+                "content_hash": chunk.content_hash,
+                "source_uri": chunk.source_uri,
+                "metadata": dict(chunk.metadata),
+                "dense": [float(x) for x in vector],
+            }
+            for chunk, vector in zip(chunks, vectors, strict=True)
+        ]
+        self._call(self._client.upsert, info.collection, rows)
+        document = chunks[0].document_id
+        stale = (
+            f"{in_expression('document_id', [document])} and "
+            f'content_hash != "{chunks[0].content_hash}"'
+        )
+        return self._delete(info.collection, stale)
+
+    def delete_documents(self, info: KnowledgeBaseInfo, document_ids: Sequence[str]) -> int:
+        """Delete every chunk of the given documents; returns chunks deleted."""
+        deleted = 0
+        for batch in _batches(document_ids, QUERY_PAGE):
+            deleted += self._delete(info.collection, in_expression("document_id", batch))
+        return deleted
+
+    # -- search ----------------------------------------------------------------------------
+
+    def search(
+        self,
+        info: KnowledgeBaseInfo,
+        vector: Sequence[float],
+        question: str,
+        *,
+        top_k: int,
+        filter_expression: str = "",
+    ) -> list[Hit]:
+        """Top-k chunks: dense cosine search, or dense + BM25 fused with RRF when hybrid."""
+        dense_params = {"metric_type": "COSINE", "params": {"ef": max(SEARCH_EF, top_k)}}
+        query_vector = [float(x) for x in vector]
+        if not info.settings.hybrid:
+            results = self._call(
+                self._client.search,
+                info.collection,
+                data=[query_vector],
+                anns_field="dense",
+                limit=top_k,
+                filter=filter_expression,
+                output_fields=OUTPUT_FIELDS,
+                search_params=dense_params,
+            )
+            return [_hit(row, similarity=float(row["distance"])) for row in results[0]]
+
+        from pymilvus import AnnSearchRequest, RRFRanker
+
+        requests = [
+            AnnSearchRequest([query_vector], "dense", dense_params, top_k, expr=filter_expression),
+            AnnSearchRequest(
+                [question], "sparse", {"metric_type": "BM25"}, top_k, expr=filter_expression
+            ),
+        ]
+        results = self._call(
+            self._client.hybrid_search,
+            info.collection,
+            requests,
+            RRFRanker(RRF_K),
+            limit=top_k,
+            output_fields=[*OUTPUT_FIELDS, "dense"],
+        )
+        return [
+            _hit(row, similarity=_cosine(query_vector, row["entity"]["dense"]))
+            for row in results[0]
+        ]
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _count(self, collection: str, expression: str) -> int:
+        rows = self._call(
+            self._client.query, collection, filter=expression, output_fields=["count(*)"]
+        )
+        return int(rows[0]["count(*)"]) if rows else 0
+
+    def _delete(self, collection: str, expression: str) -> int:
+        result = self._call(self._client.delete, collection, filter=expression)
+        if isinstance(result, dict):
+            return int(result.get("delete_count", 0))
+        return len(result)
+
+    def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
+        """Call pymilvus; a connection failure becomes `Unavailable` naming the uri."""
+        from pymilvus.exceptions import MilvusException
+
+        try:
+            return method(*args, **kwargs)
+        except MilvusException as error:
+            if _is_connection_error(error):
+                raise Unavailable(f"Milvus at {self._uri} is unreachable: {error}") from error
+            if "not found" in str(error).lower() or "not exist" in str(error).lower():
+                raise NotFound(f"Milvus: {error}") from error
+            raise
+
+
+def _hit(row: dict[str, Any], *, similarity: float) -> Hit:
+    entity = row["entity"]
+    return Hit(
+        chunk_id=str(row["id"]),
+        document_id=entity["document_id"],
+        chunk=int(entity["chunk"]),
+        text=entity["text"],
+        score=float(row["distance"]),
+        similarity=similarity,
+        source_uri=entity.get("source_uri", ""),
+        metadata={str(k): str(v) for k, v in (entity.get("metadata") or {}).items()},
+    )
+
+
+def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    norm = (sum(x * x for x in a) * sum(y * y for y in b)) ** 0.5
+    return dot / norm if norm else 0.0
+
+
+def _batches(items: Sequence[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def _is_connection_error(error: Exception) -> bool:
+    text = str(error).lower()
+    return any(
+        marker in text
+        for marker in ("unavailable", "connect", "deadline", "timeout", "fail connecting")
+    )
