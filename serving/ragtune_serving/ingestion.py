@@ -20,6 +20,7 @@ from ragtune_serving.rag.records import (
     DocumentResult,
     IngestReport,
     KnowledgeBaseInfo,
+    Outcome,
     SourceDocument,
     TextDocument,
 )
@@ -97,7 +98,7 @@ async def ingest(
             assert isinstance(deleted, int)
             report.chunks_written += len(chunks)
             report.chunks_deleted += deleted
-            outcome = "updated" if document.id in stored else "created"
+            outcome: Outcome = "updated" if document.id in stored else "created"
             report.results.append(DocumentResult(document.id, outcome, chunks=len(chunks)))
 
     if prune:

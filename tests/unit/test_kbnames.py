@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from ragtune_serving.errors import InvalidArgument
 from ragtune_serving.rag.kbnames import collection_alias, collection_name, parse_kb_ref
 from ragtune_serving.rag.records import KnowledgeBaseRef

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ragtune_serving.rag.latency import LatencyWindow, StageStats, percentile
 
 ONE_TO_HUNDRED = [float(v) for v in range(1, 101)]

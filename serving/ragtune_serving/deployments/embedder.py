@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Sequence
 
 from ray import serve
@@ -24,8 +25,8 @@ class Embedder:
         import torch
         from sentence_transformers import SentenceTransformer
 
-        if torch_threads > 0:
-            torch.set_num_threads(torch_threads)
+        # Ray starts replicas with OMP_NUM_THREADS=1; give torch the threads asked for.
+        torch.set_num_threads(torch_threads or os.cpu_count() or 1)
         resolved = resolve_model(args.model)
         self._model = SentenceTransformer(resolved.name_or_path, device="cpu")
         self._tokenizer = self._model.tokenizer

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -21,8 +22,8 @@ class TransformersEngine:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        if threads > 0:
-            torch.set_num_threads(threads)
+        # Ray starts replicas with OMP_NUM_THREADS=1; give torch the threads asked for.
+        torch.set_num_threads(threads or os.cpu_count() or 1)
         self._device = _pick_device(device)
         kwargs: dict[str, Any] = {}
         if model.gguf_file:

@@ -24,13 +24,14 @@ from ragtune_serving.rag.records import (
     IngestReport,
     KnowledgeBaseInfo,
     KnowledgeBaseRef,
+    Mode,
     QueryParams,
     SourceDocument,
     Timing,
     TokenEvent,
 )
 
-MODES = {pb.MODE_UNSPECIFIED: "rag", pb.MODE_RAG: "rag", pb.MODE_BASE: "base"}
+MODES: dict[int, Mode] = {pb.MODE_UNSPECIFIED: "rag", pb.MODE_RAG: "rag", pb.MODE_BASE: "base"}
 MODE_PROTOS = {"rag": pb.MODE_RAG, "base": pb.MODE_BASE}
 OUTCOMES = {
     "created": pb.DOCUMENT_OUTCOME_CREATED,
@@ -116,9 +117,10 @@ def index_settings(request: pb.IngestRequest) -> IndexSettings | None:
     s = request.settings
     if s.chunk_size < 16 or s.chunk_size > 512:
         raise InvalidArgument(f"{s.chunk_size} is outside [16, 512]", field="settings.chunk_size")
-    if s.chunk_overlap >= s.chunk_size:
+    if s.chunk_overlap >= s.chunk_size or s.chunk_overlap > 256:
         raise InvalidArgument(
-            "must be smaller than settings.chunk_size", field="settings.chunk_overlap"
+            "must be at most 256 and smaller than settings.chunk_size",
+            field="settings.chunk_overlap",
         )
     if not s.embedding_model:
         raise InvalidArgument("the embedding model is empty", field="settings.embedding_model")

@@ -15,8 +15,8 @@ from ragtune_serving.rag.records import Chunk, TextDocument
 TokenSpan = tuple[int, int]
 """Character start and end of one token in the document text."""
 
-DEFAULT_CHUNK_SIZE = 128
-DEFAULT_CHUNK_OVERLAP = 24
+DEFAULT_CHUNK_SIZE = 64
+DEFAULT_CHUNK_OVERLAP = 16
 
 # A number (3.14, 1,000), a word (with inner apostrophes or hyphens), or one other non-space.
 _WORD_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|\w+(?:['’-]\w+)*|[^\w\s]")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +122,7 @@ class KnowledgeBaseInfo:
     last_ingested: float = 0.0  # seconds since the epoch, 0 if never
 
 
-Mode = str  # "rag" | "base"
-MODES = ("rag", "base")
+Mode = Literal["rag", "base"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,12 +168,15 @@ class FinalEvent:
 AnswerEvent = CitationsEvent | TokenEvent | FinalEvent
 
 
+Outcome = Literal["created", "updated", "unchanged", "refused", "deleted"]
+
+
 @dataclass(frozen=True, slots=True)
 class DocumentResult:
     """What ingesting one document did: created, updated, unchanged, refused or deleted."""
 
     id: str
-    outcome: str
+    outcome: Outcome
     reason: str = ""
     chunks: int = 0
 

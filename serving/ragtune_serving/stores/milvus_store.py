@@ -65,6 +65,7 @@ class MilvusKnowledgeStore:
         if raw is None:
             return None  # created but never finished; `create` repairs it
         settings = IndexSettings(**json.loads(raw))
+        self._ensure_loaded(alias)
         info = KnowledgeBaseInfo(
             ref=ref,
             settings=settings,
@@ -266,6 +267,12 @@ class MilvusKnowledgeStore:
         ]
 
     # -- internals -------------------------------------------------------------------------
+
+    def _ensure_loaded(self, collection: str) -> None:
+        """Load a released collection (Milvus Lite releases every collection on restart)."""
+        state = self._call(self._client.get_load_state, collection)["state"]
+        if getattr(state, "name", str(state)) != "Loaded":
+            self._call(self._client.load_collection, collection)
 
     def _count(self, collection: str, expression: str) -> int:
         rows = self._call(

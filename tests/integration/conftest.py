@@ -1,0 +1,77 @@
+"""One real local stack for the whole integration session: Milvus Lite server, Ray head, Serve.
+
+Started through the same code path as `ragtune serve` (ragtune_serving.local), on free loopback
+ports and a temporary home, and stopped at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ragtune.v1 import ragtune_pb2 as pb
+from ragtune_serving import local
+from ragtune_serving.client import RagClient
+from ragtune_serving.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+CORPUS = REPO / "examples" / "corpus"
+QUESTIONS = REPO / "examples" / "questions.jsonl"
+CORPUS_KB = "itest/corpus"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    grpc_port = _free_port()
+    settings = Settings(
+        home=tmp_path_factory.mktemp("ragtune-home"),
+        address=f"127.0.0.1:{grpc_port}",
+        grpc_port=grpc_port,
+        http_port=_free_port(),
+        ray_port=_free_port(),
+        dashboard_port=_free_port(),
+        milvus_port=_free_port(),
+    )
+    try:
+        local.start(settings, say=lambda line: print(line))
+        yield settings
+    finally:
+        local.stop(settings, say=lambda line: print(line))
+
+
+@pytest.fixture(scope="session")
+def client(stack: Settings) -> Iterator[RagClient]:
+    with RagClient(stack.address, timeout_s=300) as rag:
+        yield rag
+
+
+@pytest.fixture(scope="session")
+def questions() -> list[dict[str, str | None]]:
+    return [json.loads(line) for line in QUESTIONS.read_text().splitlines() if line.strip()]
+
+
+def corpus_documents() -> list[pb.Document]:
+    return [
+        pb.Document(id=path.name, content=path.read_bytes(), source_uri=path.resolve().as_uri())
+        for path in sorted(CORPUS.glob("*.md"))
+    ]
+
+
+@pytest.fixture(scope="session")
+def corpus_kb(client: RagClient) -> str:
+    """The sample corpus, ingested once into its own knowledge base."""
+    reply = client.ingest(pb.IngestRequest(knowledge_base=CORPUS_KB, documents=corpus_documents()))
+    assert reply.created_knowledge_base
+    assert all(r.outcome == pb.DOCUMENT_OUTCOME_CREATED for r in reply.results)
+    return CORPUS_KB
