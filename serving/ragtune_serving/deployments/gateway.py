@@ -4,8 +4,6 @@ It converts requests (grpcapi.codec), delegates to the pipeline and the retrieve
 errors to status codes (grpcapi.errors). No RAG logic lives here.
 """
 
-from __future__ import annotations
-
 import asyncio
 import logging
 import time
@@ -112,7 +110,9 @@ class Gateway:
             async for event in self._answer(params):
                 yield codec.stream_message(event)
         except Exception as error:
+            # A stream ends with an error only by raising; Serve keeps the status set here.
             fail(grpc_context, error)
+            raise
 
     async def Ingest(
         self, request: pb.IngestRequest, grpc_context: RayServegRPCContext
@@ -147,7 +147,9 @@ class Gateway:
                 )
                 sent += 1
         except Exception as error:
+            # A stream ends with an error only by raising; Serve keeps the status set here.
             fail(grpc_context, error)
+            raise
 
     # -- gRPC: grpc.health.v1.Health ---------------------------------------------------------
 
