@@ -1,7 +1,8 @@
 """The gateway deployment: the only ingress. gRPC `RagService` + health, and HTTP/JSON.
 
 It converts requests (grpcapi.codec), delegates to the pipeline and the retriever, and maps
-errors to status codes (grpcapi.errors). No RAG logic lives here.
+errors to status codes (grpcapi.errors). No RAG logic lives here. FastAPI reads the route
+signatures at run time, so this module keeps real (not postponed) annotations.
 """
 
 import asyncio
