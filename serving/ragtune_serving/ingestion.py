@@ -9,7 +9,8 @@ Ray-free: the tokenizer, embedder and store come in as arguments.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import partial
 from typing import Protocol
 
 from ragtune_serving.errors import DocumentRefused
@@ -38,9 +39,18 @@ class ChunkStore(Protocol):
 
     def document_ids(self, info: KnowledgeBaseInfo) -> set[str]: ...
 
-    def write_document(
-        self, info: KnowledgeBaseInfo, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]
-    ) -> int: ...
+    def write_chunks(
+        self,
+        info: KnowledgeBaseInfo,
+        chunks: Sequence[Chunk],
+        vectors: Sequence[Sequence[float]],
+        *,
+        replace: bool,
+    ) -> None: ...
+
+    def delete_stale(self, info: KnowledgeBaseInfo, current: Mapping[str, str]) -> int: ...
+
+    def commit(self, info: KnowledgeBaseInfo) -> None: ...
 
     def delete_documents(self, info: KnowledgeBaseInfo, document_ids: Sequence[str]) -> int: ...
 
@@ -90,16 +100,31 @@ async def ingest(
         t = time.perf_counter()
         vectors = await embed(texts) if texts else []
         report.embed_ms = (time.perf_counter() - t) * 1000.0
+        chunks_of = dict(zip((d.id for d in changed), per_document, strict=True))
+        vectors_of: dict[str, list[list[float]]] = {}
         offset = 0
-        for document, chunks in zip(changed, per_document, strict=True):
-            own = vectors[offset : offset + len(chunks)]
-            offset += len(chunks)
-            deleted = await run(store.write_document, info, chunks, own)
+        for document in changed:
+            count = len(chunks_of[document.id])
+            vectors_of[document.id] = vectors[offset : offset + count]
+            offset += count
+        for replace in (False, True):
+            group = [d for d in changed if (d.id in stored) == replace]
+            await run(
+                partial(store.write_chunks, replace=replace),
+                info,
+                [c for d in group for c in chunks_of[d.id]],
+                [v for d in group for v in vectors_of[d.id]],
+            )
+        updated = {d.id: d.content_hash for d in changed if d.id in stored}
+        if updated:
+            deleted = await run(store.delete_stale, info, updated)
             assert isinstance(deleted, int)
-            report.chunks_written += len(chunks)
             report.chunks_deleted += deleted
+        for document in changed:
+            count = len(chunks_of[document.id])
+            report.chunks_written += count
             outcome: Outcome = "updated" if document.id in stored else "created"
-            report.results.append(DocumentResult(document.id, outcome, chunks=len(chunks)))
+            report.results.append(DocumentResult(document.id, outcome, chunks=count))
 
     if prune:
         existing = await run(store.document_ids, info)
@@ -113,6 +138,7 @@ async def ingest(
             report.results += [DocumentResult(i, "deleted") for i in gone]
 
     if report.chunks_written or report.chunks_deleted:
+        await run(store.commit, info)
         await run(store.mark_ingested, info)
     report.total_ms = (time.perf_counter() - started) * 1000.0
     return report

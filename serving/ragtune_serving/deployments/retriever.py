@@ -107,6 +107,7 @@ class Retriever:
         found = [i for i in dict.fromkeys(document_ids) if i in existing]
         deleted = await asyncio.to_thread(self._store.delete_documents, info, found)
         if deleted:
+            await asyncio.to_thread(self._store.commit, info)
             await asyncio.to_thread(self._store.mark_ingested, info)
         missing = [i for i in dict.fromkeys(document_ids) if i not in existing]
         return DeleteReport(deleted=found, not_found=missing, chunks_deleted=deleted)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ragtune_serving.errors import NotFound, Unavailable
-from ragtune_serving.rag.filters import in_expression
+from ragtune_serving.rag.filters import in_expression, string_literal
 from ragtune_serving.rag.kbnames import collection_alias, collection_name
 from ragtune_serving.rag.records import (
     Chunk,
@@ -33,6 +33,8 @@ MAX_TEXT_CHARS = 65_535
 MAX_ID_CHARS = 1024
 OUTPUT_FIELDS = ["document_id", "chunk", "text", "source_uri", "metadata"]
 QUERY_PAGE = 1000
+WRITE_BATCH = 2000
+COMPACT_EVERY_FLUSHES = 8
 
 
 class MilvusKnowledgeStore:
@@ -47,6 +49,7 @@ class MilvusKnowledgeStore:
             self._client = MilvusClient(uri, token=token, timeout=timeout_s)
         except Exception as error:
             raise Unavailable(f"cannot connect to Milvus at {uri}: {error}") from error
+        self._flushes: dict[str, int] = {}
 
     def ping(self) -> None:
         """Raise `Unavailable` unless Milvus answers."""
@@ -180,16 +183,20 @@ class MilvusKnowledgeStore:
             iterator.close()
         return ids
 
-    def write_document(
-        self, info: KnowledgeBaseInfo, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]
-    ) -> int:
-        """Write one document's chunks, then delete its chunks of any other version.
+    def write_chunks(
+        self,
+        info: KnowledgeBaseInfo,
+        chunks: Sequence[Chunk],
+        vectors: Sequence[Sequence[float]],
+        *,
+        replace: bool,
+    ) -> None:
+        """Write chunks in one call: `insert` for new documents, `upsert` to replace ids.
 
-        The new chunks are written before the old ones go, so a failure half-way leaves the
-        document queryable; re-running the ingest finishes the job. Returns chunks deleted.
+        Inserting what is new keeps Milvus's delete log (which every search masks) small.
         """
         if not chunks:
-            return 0
+            return
         rows = [
             {
                 "id": chunk.id,
@@ -203,13 +210,39 @@ class MilvusKnowledgeStore:
             }
             for chunk, vector in zip(chunks, vectors, strict=True)
         ]
-        self._call(self._client.upsert, info.collection, rows)
-        document = chunks[0].document_id
-        stale = (
-            f"{in_expression('document_id', [document])} and "
-            f'content_hash != "{chunks[0].content_hash}"'
-        )
-        return self._delete(info.collection, stale)
+        for start in range(0, len(rows), WRITE_BATCH):
+            method = self._client.upsert if replace else self._client.insert
+            self._call(method, info.collection, rows[start : start + WRITE_BATCH])
+
+    def delete_stale(self, info: KnowledgeBaseInfo, current: Mapping[str, str]) -> int:
+        """Delete chunks of the given documents whose hash is not the current one.
+
+        Called after the new chunks are written, so a failure half-way leaves every document
+        queryable; re-running the ingest finishes the job. Returns chunks deleted.
+        """
+        deleted = 0
+        items = sorted(current.items())
+        for start in range(0, len(items), QUERY_PAGE // 10):
+            expression = " or ".join(
+                f"({in_expression('document_id', [doc])} and content_hash != "
+                f"{string_literal(digest)})"
+                for doc, digest in items[start : start + QUERY_PAGE // 10]
+            )
+            deleted += self._delete(info.collection, expression)
+        return deleted
+
+    def commit(self, info: KnowledgeBaseInfo) -> None:
+        """Seal what was written so searches use the index, not a brute-force scan.
+
+        Milvus keeps fresh rows in a growing segment that every search scans row by row (at
+        9k rows, 280 ms against 6 ms once flushed). Each flush seals a segment with its own
+        index; every few flushes, an asynchronous compaction merges them again.
+        """
+        self._call(self._client.flush, info.collection)
+        self._flushes[info.collection] = self._flushes.get(info.collection, 0) + 1
+        if self._flushes[info.collection] >= COMPACT_EVERY_FLUSHES:
+            self._call(self._client.compact, info.collection)
+            self._flushes[info.collection] = 0
 
     def delete_documents(self, info: KnowledgeBaseInfo, document_ids: Sequence[str]) -> int:
         """Delete every chunk of the given documents; returns chunks deleted."""
