@@ -32,15 +32,14 @@ import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from ragtune.v1 import ragtune_pb2 as pb  # noqa: E402
-
-from ragtune_serving import local  # noqa: E402
-from ragtune_serving.client import RagClient  # noqa: E402
-from ragtune_serving.config import PACKAGED_EMBEDDING  # noqa: E402
-from ragtune_serving.models import resolve_model  # noqa: E402
-from ragtune_serving.rag.kbnames import parse_kb_ref  # noqa: E402
-from ragtune_serving.settings import Settings  # noqa: E402
-from ragtune_serving.stores.milvus_store import MilvusKnowledgeStore  # noqa: E402
+from ragtune.v1 import ragtune_pb2 as pb
+from ragtune_serving import local
+from ragtune_serving.client import RagClient
+from ragtune_serving.config import PACKAGED_EMBEDDING
+from ragtune_serving.models import resolve_model
+from ragtune_serving.rag.kbnames import parse_kb_ref
+from ragtune_serving.settings import Settings
+from ragtune_serving.stores.milvus_store import MilvusKnowledgeStore
 
 RESULTS = Path(__file__).resolve().parent / "results"
 KB = "bench/stdlib"
@@ -108,6 +107,11 @@ def machine() -> dict[str, Any]:
     }
 
 
+def _send(client: RagClient, batch: list[pb.Document]) -> int:
+    reply = client.ingest(pb.IngestRequest(knowledge_base=KB, documents=batch))
+    return int(reply.chunks_written)
+
+
 def ingest(client: RagClient) -> dict[str, Any]:
     documents = stdlib_documents(limit_chars=6_000_000)
     started = time.perf_counter()
@@ -116,12 +120,12 @@ def ingest(client: RagClient) -> dict[str, Any]:
     for name, text in documents:
         batch.append(pb.Document(id=name, content=text.encode(), source_uri=f"stdlib:{name}"))
         if len(batch) == 32:
-            chunks += client.ingest(pb.IngestRequest(knowledge_base=KB, documents=batch)).chunks_written
+            chunks += _send(client, batch)
             batch = []
         if chunks >= TARGET_CHUNKS:
             break
     if batch and chunks < TARGET_CHUNKS:
-        chunks += client.ingest(pb.IngestRequest(knowledge_base=KB, documents=batch)).chunks_written
+        chunks += _send(client, batch)
     seconds = time.perf_counter() - started
     info = client.get_knowledge_base(KB)
     return {
@@ -136,7 +140,7 @@ def questions(store: MilvusKnowledgeStore, count: int) -> list[str]:
     """Questions made from stored chunks' first sentences: realistic, and answerable."""
     info = store.describe(parse_kb_ref(KB))
     assert info is not None
-    rows = store._client.query(  # noqa: SLF001 - benchmark reads raw rows
+    rows = store._client.query(
         info.collection, filter="chunk == 1", output_fields=["text"], limit=count
     )
     out = []
@@ -157,7 +161,7 @@ def retrieval(settings: Settings, queries: list[str]) -> dict[str, Any]:
 
     # exact floor: every stored vector in numpy
     rows: list[dict[str, Any]] = []
-    iterator = store._client.query_iterator(  # noqa: SLF001
+    iterator = store._client.query_iterator(
         info.collection, batch_size=1000, filter="", output_fields=["id", "dense"]
     )
     while page := iterator.next():
