@@ -49,13 +49,6 @@ E2E_QUERIES = 30
 E2E_MAX_TOKENS = 24
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def stdlib_documents(limit_chars: int) -> list[tuple[str, str]]:
     """(module path, its docstrings joined): real prose from the standard library and the
     installed packages (numpy, torch, transformers… document themselves at length)."""
@@ -255,17 +248,7 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 def main() -> int:
-    home = Path(tempfile.mkdtemp(prefix="ragtune-bench-"))
-    grpc_port = _free_port()
-    settings = Settings(
-        home=home,
-        address=f"127.0.0.1:{grpc_port}",
-        grpc_port=grpc_port,
-        http_port=_free_port(),
-        ray_port=_free_port(),
-        dashboard_port=_free_port(),
-        milvus_port=_free_port(),
-    )
+    settings = local.isolated_settings(Path(tempfile.mkdtemp(prefix="ragtune-bench-")))
     local.start(settings)
     try:
         with RagClient(settings.address) as client:

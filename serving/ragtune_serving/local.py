@@ -29,6 +29,20 @@ class StartError(RuntimeError):
     """A part of the local stack did not come up; the message names it and its log."""
 
 
+def isolated_settings(home: Path) -> Settings:
+    """Settings for a private stack under `home` on free loopback ports (tests, benchmarks)."""
+    grpc_port = _free_port()
+    return Settings(
+        home=home,
+        address=f"127.0.0.1:{grpc_port}",
+        grpc_port=grpc_port,
+        http_port=_free_port(),
+        ray_port=_free_port(),
+        dashboard_port=_free_port(),
+        milvus_port=_free_port(),
+    )
+
+
 def app_args(settings: Settings) -> AppArgs:
     """The application's arguments for this machine's stack."""
     return AppArgs(
@@ -142,6 +156,13 @@ def _spawn(command: list[str], log: Path) -> int:
             env=_env(),
         )
     return process.pid
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def _port_open(port: int, host: str = "127.0.0.1") -> bool:

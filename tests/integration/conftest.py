@@ -7,7 +7,6 @@ ports and a temporary home, and stopped at the end.
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,25 +23,9 @@ QUESTIONS = REPO / "examples" / "questions.jsonl"
 CORPUS_KB = "itest/corpus"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    grpc_port = _free_port()
-    settings = Settings(
-        home=tmp_path_factory.mktemp("ragtune-home"),
-        address=f"127.0.0.1:{grpc_port}",
-        grpc_port=grpc_port,
-        http_port=_free_port(),
-        ray_port=_free_port(),
-        dashboard_port=_free_port(),
-        milvus_port=_free_port(),
-    )
+    settings = local.isolated_settings(tmp_path_factory.mktemp("ragtune-home"))
     try:
         local.start(settings, say=lambda line: print(line))
         yield settings
