@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo serve stop test unit integration lint format protos bench clean
+.PHONY: install demo serve stop test unit integration lint format protos crds bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,9 @@ format: install
 
 protos: install
 	$(PY) tools/gen_protos.py
+
+crds: install
+	$(PY) -m ragtune_operator.crdgen
 
 bench: install
 	$(PY) benchmarks/bench_local.py

@@ -11,6 +11,7 @@ KNOWLEDGE_BASE_PLURAL = "knowledgebases"
 KNOWLEDGE_BASE_SHORT_NAMES = ("kb",)
 ADAPTER_KIND = "Adapter"
 ADAPTER_PLURAL = "adapters"
+ADAPTER_SHORT_NAMES = ("rtadapter",)
 
 LABEL_PREFIX = "ragtune.io/"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
