@@ -22,3 +22,10 @@ FINALIZER = f"{GROUP}/drop-collection"
 def knowledge_base_address(namespace: str, name: str) -> str:
     """How clients address a knowledge base in gRPC requests: `namespace/name`."""
     return f"{namespace}/{name}"
+
+
+RAYSERVICE_NAME = "ragtune"  # one per namespace, serving all its knowledge bases
+GRPC_SERVICE_NAME = "ragtune-grpc"
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+COMPONENT_LABEL = "app.kubernetes.io/component"
+SPEC_HASH_ANNOTATION = f"{LABEL_PREFIX}spec-hash"

@@ -7,6 +7,7 @@ wire (Kubernetes convention) and snake_case in Python.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -235,3 +236,23 @@ class AdapterStatus(_Spec):
     artifact: str | None = None
     final_loss: float | None = None
     loaded_by: list[str] = Field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeBaseResource:
+    """A KnowledgeBase object as the operator sees it: identity plus validated spec."""
+
+    namespace: str
+    name: str
+    uid: str
+    generation: int
+    spec: KnowledgeBaseSpec
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterResource:
+    namespace: str
+    name: str
+    uid: str
+    generation: int
+    spec: AdapterSpec

@@ -82,6 +82,13 @@ class KnowledgeBaseDefaults(_Args):
         return self
 
 
+class KnowledgeBaseArgs(KnowledgeBaseDefaults):
+    """A knowledge base declared by the operator (a KnowledgeBase resource): its own settings."""
+
+    namespace: str = Field(min_length=1, max_length=63)
+    name: str = Field(min_length=1, max_length=253)
+
+
 class Limits(_Args):
     """Bounds on what one request may ask for."""
 
@@ -116,8 +123,18 @@ class AppArgs(_Args):
     embedding: EmbeddingArgs = EmbeddingArgs()
     generator: GeneratorArgs = GeneratorArgs()
     knowledge_base_defaults: KnowledgeBaseDefaults = KnowledgeBaseDefaults()
+    knowledge_bases: tuple[KnowledgeBaseArgs, ...] = Field(
+        default=(), description="Declared knowledge bases; others get the defaults."
+    )
     limits: Limits = Limits()
     deployments: DeploymentsArgs = DeploymentsArgs()
     torch_threads: int = Field(
         default=0, ge=0, description="Torch threads per model replica; 0 = every core of the node."
     )
+
+    def knowledge_base_settings(self, namespace: str, name: str) -> KnowledgeBaseDefaults:
+        """The settings of knowledge base `namespace/name`: declared, else the defaults."""
+        for declared in self.knowledge_bases:
+            if (declared.namespace, declared.name) == (namespace, name):
+                return declared
+        return self.knowledge_base_defaults

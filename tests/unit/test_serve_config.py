@@ -18,6 +18,7 @@ from ragtune_serving.config import (
     DeploymentsArgs,
     EmbeddingArgs,
     GeneratorArgs,
+    KnowledgeBaseArgs,
     KnowledgeBaseDefaults,
     Limits,
     MilvusArgs,
@@ -30,6 +31,9 @@ CUSTOM = AppArgs(
     generator=GeneratorArgs(model="org/model", device="cuda", max_tokens=300, temperature=0.7),
     knowledge_base_defaults=KnowledgeBaseDefaults(
         chunk_size=200, chunk_overlap=20, hybrid=True, top_k=6, score_threshold=-0.2
+    ),
+    knowledge_bases=(
+        KnowledgeBaseArgs(namespace="team-a", name="handbook", top_k=2, score_threshold=0.4),
     ),
     limits=Limits(max_question_chars=500, max_top_k=20, max_tokens=512),
     deployments=DeploymentsArgs(
@@ -57,6 +61,13 @@ def test_args_round_trip_through_json() -> None:
     assert restored == CUSTOM
     assert restored.generator.temperature == 0.7
     assert restored.deployments.generator.num_gpus == 0.5
+
+
+def test_declared_knowledge_bases_get_their_own_settings() -> None:
+    declared = CUSTOM.knowledge_base_settings("team-a", "handbook")
+    assert (declared.top_k, declared.score_threshold) == (2, 0.4)
+    assert CUSTOM.knowledge_base_settings("team-a", "other") == CUSTOM.knowledge_base_defaults
+    assert CUSTOM.knowledge_base_settings("team-b", "handbook").top_k == 6
 
 
 def test_custom_args_differ_from_the_defaults() -> None:

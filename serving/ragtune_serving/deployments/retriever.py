@@ -129,7 +129,7 @@ class Retriever:
                         field="settings",
                     )
                 return info, False
-            defaults = self._args.knowledge_base_defaults
+            defaults = self._args.knowledge_base_settings(ref.namespace, ref.name)
             settings = requested or IndexSettings(
                 chunk_size=defaults.chunk_size,
                 chunk_overlap=defaults.chunk_overlap,

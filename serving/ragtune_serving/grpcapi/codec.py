@@ -52,7 +52,8 @@ def query_params(request: pb.QueryRequest, args: AppArgs) -> QueryParams:
     """A validated QueryParams, with the application's defaults for fields left unset."""
     ref = kb_ref(request.knowledge_base)
     question = request.question.strip()
-    limits, defaults = args.limits, args.knowledge_base_defaults
+    limits = args.limits
+    defaults = args.knowledge_base_settings(ref.namespace, ref.name)
     if not question:
         raise InvalidArgument("the question is empty", field="question")
     if len(question) > limits.max_question_chars:
