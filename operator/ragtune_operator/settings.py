@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from ragtune_serving.settings import from_environment
 
 ENV_PREFIX = "RAGTUNE_OPERATOR_"
 
@@ -40,10 +41,4 @@ class OperatorSettings(BaseModel):
 
 def load_settings(environ: Mapping[str, str] | None = None) -> OperatorSettings:
     """Settings from `RAGTUNE_OPERATOR_*` variables (field name upper-cased), else defaults."""
-    env = os.environ if environ is None else environ
-    values = {
-        name: env[ENV_PREFIX + name.upper()]
-        for name in OperatorSettings.model_fields
-        if ENV_PREFIX + name.upper() in env
-    }
-    return OperatorSettings.model_validate(values)
+    return from_environment(OperatorSettings, ENV_PREFIX, environ)

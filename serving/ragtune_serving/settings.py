@@ -1,6 +1,7 @@
 """Process settings of the `ragtune` command and the local stack, read once from the environment.
 
-Every `RAGTUNE_*` variable is read here and nowhere else. Each field documents its variable.
+Every `RAGTUNE_*` variable is read here and nowhere else; `from_environment` is the reader the
+operator's settings share. Each field documents its variable.
 """
 
 from __future__ import annotations
@@ -8,10 +9,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 ENV_PREFIX = "RAGTUNE_"
+M = TypeVar("M", bound=BaseModel)
 
 
 class Settings(BaseModel):
@@ -59,12 +62,17 @@ class Settings(BaseModel):
         return f"http://127.0.0.1:{self.dashboard_port}"
 
 
-def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Settings from `RAGTUNE_*` variables (field name upper-cased), defaults otherwise."""
+def from_environment(model: type[M], prefix: str, environ: Mapping[str, str] | None = None) -> M:
+    """`model` from `<prefix><FIELD NAME>` variables, its defaults for the rest."""
     env = os.environ if environ is None else environ
     values = {
-        name: env[ENV_PREFIX + name.upper()]
-        for name in Settings.model_fields
-        if ENV_PREFIX + name.upper() in env
+        name: env[prefix + name.upper()]
+        for name in model.model_fields
+        if prefix + name.upper() in env
     }
-    return Settings.model_validate(values)
+    return model.model_validate(values)
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from `RAGTUNE_*` variables (field name upper-cased), defaults otherwise."""
+    return from_environment(Settings, ENV_PREFIX, environ)

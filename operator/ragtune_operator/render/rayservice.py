@@ -112,13 +112,7 @@ def rayservice(
             "workerGroupSpecs": groups,
         },
     }
-    metadata = {
-        "name": c.RAYSERVICE_NAME,
-        "namespace": namespace,
-        "labels": labels(namespace),
-        "ownerReferences": owner_references(knowledge_bases),
-        "annotations": {c.SPEC_HASH_ANNOTATION: spec_hash(spec)},
-    }
+    metadata = _metadata(c.RAYSERVICE_NAME, namespace, knowledge_bases, spec)
     return {"apiVersion": "ray.io/v1", "kind": "RayService", "metadata": metadata, "spec": spec}
 
 
@@ -141,19 +135,29 @@ def grpc_service(
             {"name": "http", "port": settings.http_port, "targetPort": settings.http_port},
         ],
     }
-    metadata = {
-        "name": c.GRPC_SERVICE_NAME,
-        "namespace": namespace,
-        "labels": labels(namespace),
-        "ownerReferences": owner_references(knowledge_bases),
-        "annotations": {c.SPEC_HASH_ANNOTATION: spec_hash(spec)},
-    }
+    metadata = _metadata(c.GRPC_SERVICE_NAME, namespace, knowledge_bases, spec)
     return {"apiVersion": "v1", "kind": "Service", "metadata": metadata, "spec": spec}
 
 
 def endpoint(namespace: str, settings: OperatorSettings) -> str:
     """The in-cluster gRPC address clients use."""
     return f"{c.GRPC_SERVICE_NAME}.{namespace}.svc:{settings.grpc_port}"
+
+
+def _metadata(
+    name: str,
+    namespace: str,
+    knowledge_bases: Sequence[KnowledgeBaseResource],
+    spec: dict[str, Any],
+) -> dict[str, Any]:
+    """Name, labels, owners and the spec hash every object the operator renders carries."""
+    return {
+        "name": name,
+        "namespace": namespace,
+        "labels": labels(namespace),
+        "ownerReferences": owner_references(knowledge_bases),
+        "annotations": {c.SPEC_HASH_ANNOTATION: spec_hash(spec)},
+    }
 
 
 def _worker_group(

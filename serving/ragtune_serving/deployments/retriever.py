@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,7 +26,6 @@ from ragtune_serving.rag.records import (
 from ragtune_serving.stores.milvus_store import MilvusKnowledgeStore
 
 logger = logging.getLogger("ray.serve")
-INFO_TTL_S = 5.0
 
 
 @serve.deployment(name="Retriever")
@@ -40,22 +38,16 @@ class Retriever:
         self._store = MilvusKnowledgeStore(
             args.milvus.uri, token=args.milvus.token, timeout_s=args.milvus.timeout_s
         )
-        self._known: dict[KnowledgeBaseRef, tuple[float, KnowledgeBaseInfo]] = {}
         self._create_lock = asyncio.Lock()
 
     async def describe(self, ref: KnowledgeBaseRef, counts: bool = False) -> KnowledgeBaseInfo:
         """The knowledge base's settings (and document/chunk counts); NotFound if absent."""
-        cached = self._known.get(ref)
-        if cached and not counts and time.monotonic() - cached[0] < INFO_TTL_S:
-            return cached[1]
         info = await asyncio.to_thread(self._store.describe, ref, counts=counts)
         if info is None:
-            self._known.pop(ref, None)
             raise NotFound(
                 f"knowledge base {ref} does not exist; ingest documents into it first",
                 field="knowledge_base",
             )
-        self._known[ref] = (time.monotonic(), info)
         return info
 
     async def search(

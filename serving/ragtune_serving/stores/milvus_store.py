@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ragtune_serving.errors import NotFound, Unavailable
@@ -77,13 +78,8 @@ class MilvusKnowledgeStore:
         )
         if not counts:
             return info
-        return KnowledgeBaseInfo(
-            ref=ref,
-            settings=settings,
-            collection=alias,
-            documents=self._count(alias, "chunk == 0"),
-            chunks=self._count(alias, ""),
-            last_ingested=info.last_ingested,
+        return replace(
+            info, documents=self._count(alias, "chunk == 0"), chunks=self._count(alias, "")
         )
 
     def create(self, ref: KnowledgeBaseRef, settings: IndexSettings, dim: int) -> KnowledgeBaseInfo:
