@@ -1,12 +1,14 @@
 """The Serve application's arguments: the contract between the operator, the CLI and serving.
 
 `AppArgs` is what a rendered `serveConfigV2` carries under `args`, and what `app.build_app`
-receives. Pydantic only: the operator imports this module without Ray or torch.
+receives; `GeneratorUserConfig` is the generator's `user_config` (adapters), which running
+replicas take without a restart. Pydantic only: the operator imports this module without Ray or
+torch.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -50,6 +52,33 @@ class GeneratorArgs(_Args):
     device: Literal["cpu", "cuda", "auto"] = "auto"
     max_tokens: int = Field(default=96, ge=1, le=4096, description="Default answer length.")
     temperature: float = Field(default=0.0, ge=0, le=2)
+
+
+class AdapterArgs(_Args):
+    """One PEFT LoRA adapter the generator loads (an Adapter resource, as serving sees it)."""
+
+    path: str = Field(min_length=1, description="A directory holding a saved PEFT adapter.")
+    base_model: str = Field(
+        min_length=1,
+        description="The model the adapter was trained on, written as `generator.model` is; an "
+        "adapter for another model is not loaded.",
+    )
+    purpose: Literal["generation", "query-rewrite", "rerank"] = "generation"
+
+
+AdapterName = Annotated[str, Field(min_length=1, max_length=253)]
+
+
+class GeneratorUserConfig(_Args):
+    """The generator deployment's Serve `user_config`: what changes without restarting replicas.
+
+    A changed `user_config` only calls `Generator.reconfigure` on the running replicas, while a
+    changed `args` rebuilds the application; adapters therefore live here and never in AppArgs.
+    """
+
+    adapters: dict[AdapterName, AdapterArgs] = Field(
+        default_factory=dict, description="Adapter name → adapter; the generator loads these."
+    )
 
 
 class KnowledgeBaseDefaults(_Args):

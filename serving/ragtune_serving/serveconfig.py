@@ -2,31 +2,43 @@
 
 One builder, three doors: the operator's RayService, direct mode (PUT to a Ray dashboard) and
 `ragtune serve` all deploy what this pure function returns.
+
+What may change under running replicas goes into a deployment's `user_config` (the generator's
+adapters): Serve hands a changed `user_config` to `reconfigure()` instead of restarting replicas,
+which a changed `args` would do.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from ragtune_serving.config import AppArgs
+from ragtune_serving.config import AdapterArgs, AppArgs, GeneratorUserConfig
 
 APP_IMPORT_PATH = "ragtune_serving.app:build_app"
 GRPC_SERVICER_FUNCTIONS = (
     "ragtune.v1.ragtune_pb2_grpc.add_RagServiceServicer_to_server",
     "grpc_health.v1.health_pb2_grpc.add_HealthServicer_to_server",
 )
+GENERATOR_DEPLOYMENT = "Generator"
 MODEL_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
 def build_serve_config(
     args: AppArgs,
     *,
+    adapters: Mapping[str, AdapterArgs] | None = None,
     app_name: str = "ragtune",
     grpc_port: int = 9000,
     http_port: int = 8000,
     http_host: str = "0.0.0.0",
 ) -> dict[str, Any]:
-    """The `serveConfigV2` document serving `args` as application `app_name`."""
+    """The `serveConfigV2` document serving `args` (and `adapters`) as application `app_name`.
+
+    The generator's `user_config` is always written, empty included, so that removing the last
+    adapter reconfigures the replicas to none.
+    """
+    user_config = GeneratorUserConfig(adapters=dict(adapters or {}))
     return {
         "proxy_location": "EveryNode",
         "http_options": {"host": http_host, "port": http_port},
@@ -41,6 +53,12 @@ def build_serve_config(
                 "import_path": APP_IMPORT_PATH,
                 "args": args.model_dump(mode="json"),
                 "runtime_env": {"env_vars": dict(MODEL_ENV)},
+                "deployments": [
+                    {
+                        "name": GENERATOR_DEPLOYMENT,
+                        "user_config": user_config.model_dump(mode="json"),
+                    }
+                ],
             }
         ],
     }

@@ -1,4 +1,5 @@
-"""The rendered serveConfigV2 carries AppArgs intact and names code that really exists."""
+"""The rendered serveConfigV2 carries AppArgs and the generator's adapters intact, and names
+code that really exists."""
 
 from __future__ import annotations
 
@@ -13,17 +14,19 @@ import pydantic
 import pytest
 
 from ragtune_serving.config import (
+    AdapterArgs,
     AppArgs,
     DeploymentArgs,
     DeploymentsArgs,
     EmbeddingArgs,
     GeneratorArgs,
+    GeneratorUserConfig,
     KnowledgeBaseArgs,
     KnowledgeBaseDefaults,
     Limits,
     MilvusArgs,
 )
-from ragtune_serving.serveconfig import build_serve_config
+from ragtune_serving.serveconfig import GENERATOR_DEPLOYMENT, build_serve_config
 
 CUSTOM = AppArgs(
     milvus=MilvusArgs(uri="http://milvus.data:19530", token="root:Milvus", timeout_s=2.5),
@@ -43,10 +46,24 @@ CUSTOM = AppArgs(
 )
 
 
+ADAPTERS = {
+    "tone": AdapterArgs(path="/adapters/tone", base_model="org/model"),
+    "rewrite": AdapterArgs(path="/adapters/rw", base_model="org/model", purpose="query-rewrite"),
+}
+
+
 def _application(document: dict[str, Any]) -> dict[str, Any]:
     (application,) = document["applications"]
     assert isinstance(application, dict)
     return application
+
+
+def _generator_user_config(document: dict[str, Any]) -> dict[str, Any]:
+    (deployment,) = _application(document)["deployments"]
+    assert deployment["name"] == GENERATOR_DEPLOYMENT
+    user_config = deployment["user_config"]
+    assert isinstance(user_config, dict)
+    return user_config
 
 
 @pytest.mark.parametrize("args", [AppArgs(), CUSTOM], ids=["defaults", "custom"])
@@ -61,6 +78,55 @@ def test_args_round_trip_through_json() -> None:
     assert restored == CUSTOM
     assert restored.generator.temperature == 0.7
     assert restored.deployments.generator.num_gpus == 0.5
+
+
+def test_adapters_round_trip_through_the_generator_user_config() -> None:
+    document = json.loads(json.dumps(build_serve_config(CUSTOM, adapters=ADAPTERS)))
+    restored = GeneratorUserConfig.model_validate(_generator_user_config(document))
+    assert restored.adapters == ADAPTERS
+    assert restored.adapters["tone"].purpose == "generation"
+
+
+@pytest.mark.parametrize("adapters", [None, {}], ids=["none", "empty"])
+def test_no_adapters_still_writes_an_empty_user_config(
+    adapters: dict[str, AdapterArgs] | None,
+) -> None:
+    # Removing the last adapter must reach the replicas as "none", not as "unchanged".
+    assert _generator_user_config(build_serve_config(AppArgs(), adapters=adapters)) == {
+        "adapters": {}
+    }
+
+
+def test_adapters_change_only_the_user_config_never_the_args() -> None:
+    # A changed `args` restarts every replica; a changed `user_config` only reconfigures them.
+    without = build_serve_config(CUSTOM)
+    with_adapters = build_serve_config(CUSTOM, adapters=ADAPTERS)
+    assert _application(without)["args"] == _application(with_adapters)["args"]
+    assert "adapter" not in json.dumps(_application(with_adapters)["args"])
+    without_deployments = {k: v for k, v in _application(without).items() if k != "deployments"}
+    with_deployments = {k: v for k, v in _application(with_adapters).items() if k != "deployments"}
+    assert without_deployments == with_deployments
+
+
+def test_user_config_names_the_generator_deployment() -> None:
+    from ragtune_serving.deployments.generator import Generator
+
+    assert Generator.name == GENERATOR_DEPLOYMENT
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"adapters": {"tone": {"path": "/a"}}},
+        {"adapters": {"tone": {"path": "", "base_model": "m"}}},
+        {"adapters": {"tone": {"path": "/a", "base_model": "m", "purpose": "chat"}}},
+        {"adapters": {"": {"path": "/a", "base_model": "m"}}},
+        {"adapter": {}},
+    ],
+)
+def test_bad_user_config_is_refused(raw: dict[str, Any]) -> None:
+    with pytest.raises(pydantic.ValidationError):
+        GeneratorUserConfig.model_validate(raw)
 
 
 def test_declared_knowledge_bases_get_their_own_settings() -> None:

@@ -27,7 +27,7 @@ class Usage:
 
 
 class GenerationEngine(Protocol):
-    """Turns chat messages into a stream of text deltas."""
+    """Turns chat messages into a stream of text deltas; holds LoRA adapters by name."""
 
     @property
     def model_label(self) -> str:
@@ -37,5 +37,23 @@ class GenerationEngine(Protocol):
     def stream(
         self, messages: Sequence[Message], params: SamplingParams, usage: Usage
     ) -> AsyncIterator[str]:
-        """Yield text deltas in order; fill `usage` before the iterator ends."""
+        """Yield text deltas in order; fill `usage` before the iterator ends.
+
+        Generation uses the base model: loaded adapters do not change it (yet).
+        """
+        ...
+
+    def load_adapter(self, name: str, path: str) -> None:
+        """Load the LoRA adapter saved in directory `path` as `name` (blocking).
+
+        Raises if the directory holds no adapter that fits the model.
+        """
+        ...
+
+    def unload_adapter(self, name: str) -> None:
+        """Unload adapter `name` (blocking); nothing happens if it is not loaded."""
+        ...
+
+    def adapters(self) -> list[str]:
+        """Names of the loaded adapters, sorted."""
         ...

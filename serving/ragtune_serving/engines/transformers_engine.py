@@ -1,4 +1,8 @@
-"""Generation with Hugging Face transformers, on CPU or a CUDA device, streamed token by token."""
+"""Generation with Hugging Face transformers, on CPU or a CUDA device, streamed token by token.
+
+LoRA adapters load and unload while the engine serves (engines.lora); generation keeps using the
+base model. A shared/exclusive lock keeps an adapter change from rewiring layers mid-forward.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,17 @@ import threading
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from ragtune_serving.engines import lora
 from ragtune_serving.engines.base import Message, SamplingParams, Usage
+from ragtune_serving.engines.locking import SharedExclusiveLock
 from ragtune_serving.models import ResolvedModel
 
 logger = logging.getLogger(__name__)
 
 
 class TransformersEngine:
-    """One causal LM loaded with `from_pretrained` (GGUF files de-quantized on load)."""
+    """One causal LM loaded with `from_pretrained` (GGUF files de-quantized on load), plus the
+    LoRA adapters loaded onto it."""
 
     def __init__(self, model: ResolvedModel, *, device: str = "auto", threads: int = 0) -> None:
         import torch
@@ -35,11 +42,40 @@ class TransformersEngine:
         ).to(self._device)
         self._model.eval()
         self._label = model.label
+        self._lock = SharedExclusiveLock()
+        self._slots: dict[str, str] = {}  # adapter name → its name inside PEFT
         logger.info("loaded %s on %s", self._label, self._device)
 
     @property
     def model_label(self) -> str:
         return self._label
+
+    def load_adapter(self, name: str, path: str) -> None:
+        """Load the PEFT LoRA adapter saved in `path` as `name`, replacing one of that name.
+
+        Blocks until running generations finish. Raises lora.AdapterLoadError if `path` does
+        not hold a LoRA adapter that fits this model; base generation is unchanged either way.
+        """
+        with self._lock.exclusive():
+            previous = self._slots.pop(name, None)
+            if previous is not None:
+                lora.detach(self._model, previous)
+            slot = lora.slot_name(name)
+            lora.attach(self._model, slot, path)
+            self._slots[name] = slot
+        logger.info("loaded adapter %s from %s", name, path)
+
+    def unload_adapter(self, name: str) -> None:
+        """Unload adapter `name`; nothing happens if it is not loaded."""
+        with self._lock.exclusive():
+            slot = self._slots.pop(name, None)
+            if slot is not None:
+                lora.detach(self._model, slot)
+        logger.info("unloaded adapter %s", name)
+
+    def adapters(self) -> list[str]:
+        """Names of the loaded adapters, sorted."""
+        return sorted(self._slots)
 
     def prompt_ids(self, messages: Sequence[Message]) -> Any:
         """Token ids of the chat-formatted prompt, ready for `generate`."""
@@ -69,7 +105,7 @@ class TransformersEngine:
 
         def run() -> None:
             try:
-                with torch.inference_mode():
+                with self._lock.shared(), torch.inference_mode():
                     output = self._model.generate(
                         input_ids,
                         attention_mask=torch.ones_like(input_ids),
