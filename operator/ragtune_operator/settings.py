@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ragtune_operator.conventions import GRPC_SERVICE_NAME
 from ragtune_serving.settings import from_environment
 
 ENV_PREFIX = "RAGTUNE_OPERATOR_"
@@ -37,6 +39,49 @@ class OperatorSettings(BaseModel):
     gpu_worker_memory: str = Field(
         default="48Gi", description="RAGTUNE_OPERATOR_GPU_WORKER_MEMORY."
     )
+    direct_dashboard_url: str = Field(
+        default="",
+        description="RAGTUNE_OPERATOR_DIRECT_DASHBOARD_URL: direct mode — apply the Serve config "
+        "to this existing Ray cluster's dashboard (http://host:8265) instead of creating a "
+        "KubeRay RayService. Empty: KubeRay mode.",
+    )
+    gateway_url: str = Field(
+        default="",
+        description="RAGTUNE_OPERATOR_GATEWAY_URL: the serving gateway's HTTP address the "
+        "operator ingests through; `{namespace}` is replaced. Empty: the gRPC Service's HTTP "
+        "port in the namespace (KubeRay mode), the dashboard's host on http_port (direct mode).",
+    )
+    resync_interval_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="RAGTUNE_OPERATOR_RESYNC_INTERVAL_S: how often each knowledge base's serving "
+        "state, sources and status are re-checked (ConfigMap edits are picked up then).",
+    )
+    request_timeout_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="RAGTUNE_OPERATOR_REQUEST_TIMEOUT_S: one ingest request to the gateway.",
+    )
+    drop_retries: int = Field(
+        default=30,
+        ge=0,
+        description="RAGTUNE_OPERATOR_DROP_RETRIES: attempts (every resync interval) to drop a "
+        "deleted knowledge base's collection before the finalizer lets go and warns.",
+    )
+
+    @property
+    def direct(self) -> bool:
+        """Direct mode: Serve config PUT to an existing Ray cluster, no RayService."""
+        return bool(self.direct_dashboard_url)
+
+    def gateway_for(self, namespace: str) -> str:
+        """The HTTP base URL of the gateway serving `namespace`."""
+        if self.gateway_url:
+            return self.gateway_url.replace("{namespace}", namespace).rstrip("/")
+        if self.direct:
+            host = urlsplit(self.direct_dashboard_url).hostname or "127.0.0.1"
+            return f"http://{host}:{self.http_port}"
+        return f"http://{GRPC_SERVICE_NAME}.{namespace}.svc:{self.http_port}"
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> OperatorSettings:

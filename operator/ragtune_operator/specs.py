@@ -227,6 +227,9 @@ class KnowledgeBaseStatus(_Spec):
     last_ingested: str | None = None
     endpoint: str | None = None
     adapters: list[str] = Field(default_factory=list)
+    indexed_digest: str | None = Field(
+        default=None, description="Digest of the documents and index settings last ingested."
+    )
 
 
 class AdapterStatus(_Spec):

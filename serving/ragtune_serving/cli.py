@@ -7,6 +7,8 @@ ragtune delete DOC_ID... [--kb NS/NAME]
 ragtune status [--kb NS/NAME]      exit 0 only when the service answers
 ragtune demo                       all of the above on examples/corpus
 ragtune stop
+ragtune operator [--direct [DASHBOARD_URL]] [--namespace NS]...
+                                   reconcile KnowledgeBase/Adapter resources (kopf)
 """
 
 from __future__ import annotations
@@ -96,6 +98,27 @@ def _parser() -> argparse.ArgumentParser:
     status = command("status", "exit 0 when the service answers; show a knowledge base", _status)
     status.add_argument("--kb", help="also show this knowledge base")
 
+    operator = command(
+        "operator", "run the Kubernetes operator (KubeRay mode, or --direct)", _operator
+    )
+    operator.add_argument(
+        "--direct",
+        nargs="?",
+        const="local",
+        default="",
+        metavar="DASHBOARD_URL",
+        help="apply Serve configs to this Ray cluster's dashboard instead of creating "
+        "RayServices (no value: the local stack's dashboard)",
+    )
+    operator.add_argument(
+        "--namespace", action="append", default=[], help="watch only these namespaces"
+    )
+    operator.add_argument("--milvus-uri", help="Milvus of knowledge bases that name none")
+    operator.add_argument(
+        "--liveness", help="serve a liveness probe, e.g. http://0.0.0.0:8080/healthz"
+    )
+    operator.add_argument("--verbose", action="store_true")
+
     demo = command("demo", "serve, ingest the sample corpus and ask three questions", _demo)
     demo.add_argument("--corpus", type=Path, default=Path("examples/corpus"))
     demo.add_argument("--questions", type=Path, default=Path("examples/questions.jsonl"))
@@ -134,6 +157,21 @@ def _status(options: argparse.Namespace, settings: Settings) -> int:
                 f"chunk {kb.settings.chunk_size}/{kb.settings.chunk_overlap} tokens, "
                 f"{'hybrid' if kb.settings.hybrid else 'dense'} search, collection {kb.collection}"
             )
+    return 0
+
+
+def _operator(options: argparse.Namespace, settings: Settings) -> int:
+    from ragtune_operator import main as operator_main
+
+    direct = settings.dashboard_url if options.direct == "local" else options.direct
+    milvus_uri = options.milvus_uri or (settings.effective_milvus_uri if direct else "")
+    operator_main.run(
+        options.namespace,
+        direct=direct,
+        milvus_uri=milvus_uri,
+        liveness_endpoint=options.liveness,
+        verbose=options.verbose,
+    )
     return 0
 
 

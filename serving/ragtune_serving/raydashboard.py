@@ -49,6 +49,11 @@ def put_config(dashboard_url: str, config: dict[str, Any]) -> None:
     _request(dashboard_url + SERVE_API, method="PUT", body=config)
 
 
+def delete_applications(dashboard_url: str) -> None:
+    """Remove every Serve application from the cluster (Serve shuts its replicas down)."""
+    _request(dashboard_url + SERVE_API, method="DELETE")
+
+
 def application_statuses(dashboard_url: str) -> dict[str, dict[str, Any]]:
     """Application name → its status record (`status`, `message`, `deployments`)."""
     details = _request(dashboard_url + SERVE_API) or {}

@@ -1,8 +1,11 @@
-"""A namespace's KnowledgeBases → one ragtune Serve application (its `AppArgs` and config).
+"""A namespace's KnowledgeBases and Adapters → one ragtune Serve application.
 
 One generator and one embedding model serve a namespace in this version: the knowledge base
 first by name decides them, and a knowledge base that asks for others is refused with the
-reason (reported in its status), while the rest keep serving.
+reason (reported in its status), while the rest keep serving. So is a knowledge base whose
+adapter references cannot be honoured (missing adapter, wrong purpose, other base model).
+The adapters the served knowledge bases use go to the generator's `user_config`, so changing
+them reconfigures running replicas instead of restarting them.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ragtune_operator.settings import OperatorSettings
-from ragtune_operator.specs import Generator, KnowledgeBaseResource
+from ragtune_operator.specs import AdapterResource, Generator, KnowledgeBaseResource
 from ragtune_serving.config import (
+    AdapterArgs,
     AppArgs,
     DeploymentsArgs,
     EmbeddingArgs,
@@ -31,19 +35,48 @@ class ServePlan:
     args: AppArgs | None
     served: tuple[str, ...]
     refused: dict[str, str] = field(default_factory=dict)
+    adapters: dict[str, AdapterArgs] = field(default_factory=dict)
+    """The generator's adapters (its `user_config`): those the served knowledge bases use."""
+    uses: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Served knowledge base → the adapters it references."""
+    pending: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Served knowledge base → referenced adapters with nothing to load yet (no source
+    directory: still to be trained). It answers without them until they have one."""
 
 
-def plan(knowledge_bases: Sequence[KnowledgeBaseResource], settings: OperatorSettings) -> ServePlan:
-    """The Serve application for one namespace's knowledge bases."""
+# (KnowledgeBase field, the purpose an adapter named there must have)
+ADAPTER_REFS = (
+    ("generator.adapterRef", "generation"),
+    ("retrieval.queryRewriteAdapterRef", "query-rewrite"),
+    ("retrieval.rerankAdapterRef", "rerank"),
+)
+GENERATOR_PURPOSES = ("generation", "query-rewrite")
+
+
+def adapter_refs(kb: KnowledgeBaseResource) -> dict[str, str]:
+    """KnowledgeBase field → the adapter it names (only the fields that are set)."""
+    values = {
+        "generator.adapterRef": kb.spec.generator.adapter_ref,
+        "retrieval.queryRewriteAdapterRef": kb.spec.retrieval.query_rewrite_adapter_ref,
+        "retrieval.rerankAdapterRef": kb.spec.retrieval.rerank_adapter_ref,
+    }
+    return {name: ref for name, ref in values.items() if ref}
+
+
+def plan(
+    knowledge_bases: Sequence[KnowledgeBaseResource],
+    settings: OperatorSettings,
+    adapters: Sequence[AdapterResource] = (),
+) -> ServePlan:
+    """The Serve application for one namespace's knowledge bases and adapters."""
     ordered = sorted(knowledge_bases, key=lambda kb: kb.name)
+    by_name = {a.name: a for a in adapters}
     refused: dict[str, str] = {}
     candidates = []
     for kb in ordered:
-        if kb.spec.generator.engine == "tensorrt-llm":
-            refused[kb.name] = (
-                "generator.engine tensorrt-llm is not available in this version; "
-                "use auto or transformers"
-            )
+        reason = _unservable(kb, by_name)
+        if reason:
+            refused[kb.name] = reason
         else:
             candidates.append(kb)
     if not candidates:
@@ -59,6 +92,13 @@ def plan(knowledge_bases: Sequence[KnowledgeBaseResource], settings: OperatorSet
             served.append(kb)
 
     generator = lead.spec.generator
+    uses = {kb.name: tuple(sorted(set(adapter_refs(kb).values()))) for kb in served}
+    unloadable = {a.name for a in adapters if a.spec.source is None}
+    pending = {kb: tuple(n for n in names if n in unloadable) for kb, names in uses.items()}
+    on_generator = sorted(
+        {name for names in uses.values() for name in names}
+        & {a.name for a in adapters if a.spec.purpose in GENERATOR_PURPOSES} - unloadable
+    )
     return ServePlan(
         args=AppArgs(
             milvus=MilvusArgs(uri=lead.spec.vector_store.uri or settings.milvus_uri),
@@ -70,17 +110,66 @@ def plan(knowledge_bases: Sequence[KnowledgeBaseResource], settings: OperatorSet
                 temperature=generator.temperature,
             ),
             knowledge_bases=tuple(_kb_args(kb) for kb in served),
-            deployments=_deployments(generator),
+            deployments=DeploymentsArgs() if settings.direct else _deployments(generator),
         ),
         served=tuple(kb.name for kb in served),
         refused=refused,
+        adapters={name: _adapter_args(by_name[name]) for name in on_generator},
+        uses=uses,
+        pending={kb: names for kb, names in pending.items() if names},
     )
 
 
-def serve_config(app: AppArgs, settings: OperatorSettings) -> dict[str, Any]:
-    """The `serveConfigV2` document of a planned application."""
+def serve_config(served: ServePlan, settings: OperatorSettings) -> dict[str, Any]:
+    """The `serveConfigV2` document of a planned application (one that serves something)."""
+    if served.args is None:
+        raise ValueError("nothing to serve: every knowledge base was refused")
     return build_serve_config(
-        app, grpc_port=settings.grpc_port, http_port=settings.http_port, http_host="0.0.0.0"
+        served.args,
+        adapters=served.adapters,
+        grpc_port=settings.grpc_port,
+        http_port=settings.http_port,
+        http_host="127.0.0.1" if settings.direct else "0.0.0.0",
+    )
+
+
+def _unservable(kb: KnowledgeBaseResource, adapters: dict[str, AdapterResource]) -> str:
+    """Why `kb` cannot be served whatever the other knowledge bases ask; empty if it can."""
+    if kb.spec.generator.engine == "tensorrt-llm":
+        return (
+            "generator.engine tensorrt-llm is not available in this version; "
+            "use auto or transformers"
+        )
+    purposes = dict(ADAPTER_REFS)
+    for field_name, ref in adapter_refs(kb).items():
+        adapter = adapters.get(ref)
+        if adapter is None:
+            return (
+                f"{field_name} names adapter {ref!r}, which does not exist in namespace "
+                f"{kb.namespace}; create it or remove the reference"
+            )
+        if adapter.spec.purpose != purposes[field_name]:
+            return (
+                f"{field_name} names adapter {ref!r} of purpose {adapter.spec.purpose!r}; "
+                f"it needs a {purposes[field_name]!r} adapter"
+            )
+        if (
+            adapter.spec.purpose in GENERATOR_PURPOSES
+            and adapter.spec.base_model != kb.spec.generator.model
+        ):
+            return (
+                f"adapter {ref!r} was made for base model {adapter.spec.base_model!r}, but "
+                f"this knowledge base generates with {kb.spec.generator.model!r}"
+            )
+    return ""
+
+
+def _adapter_args(adapter: AdapterResource) -> AdapterArgs:
+    assert adapter.spec.source is not None  # _unservable refused source-less adapters
+    return AdapterArgs(
+        path=adapter.spec.source.path,
+        base_model=adapter.spec.base_model,
+        purpose=adapter.spec.purpose,
     )
 
 

@@ -1,0 +1,61 @@
+"""The serving gateway's HTTP/JSON door, as the operator uses it: ingest, describe, drop.
+
+Standard library only (the operator image has no gRPC). Bodies are the proto JSON forms of the
+`ragtune.v1` messages.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+
+class GatewayUnreachable(RuntimeError):
+    """Nothing answered at the gateway's address (not deployed yet, or down)."""
+
+
+class GatewayError(RuntimeError):
+    """The gateway answered with an error status; `code` is the gRPC code name."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+
+
+def _call(url: str, method: str, body: Any, timeout_s: float) -> dict[str, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            payload = response.read()
+    except urllib.error.HTTPError as error:
+        text = error.read().decode(errors="replace")
+        try:
+            detail = json.loads(text)
+            raise GatewayError(str(detail["code"]), str(detail["message"])) from error
+        except (ValueError, KeyError, TypeError):
+            raise GatewayError(f"HTTP {error.code}", text[:500]) from error
+    except (urllib.error.URLError, OSError) as error:
+        raise GatewayUnreachable(f"{method} {url}: {error}") from error
+    result: dict[str, Any] = json.loads(payload) if payload.strip() else {}
+    return result
+
+
+def ingest(base_url: str, request: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+    """POST /v1/ingest: an `IngestRequest` → its `IngestResponse`."""
+    return _call(f"{base_url}/v1/ingest", "POST", request, timeout_s)
+
+
+def describe(base_url: str, namespace: str, name: str, timeout_s: float = 10.0) -> dict[str, Any]:
+    """GET a knowledge base's `KnowledgeBase` record (counts, settings, loaded adapters)."""
+    return _call(f"{base_url}/v1/knowledgebases/{namespace}/{name}", "GET", None, timeout_s)
+
+
+def drop(base_url: str, namespace: str, name: str, timeout_s: float = 60.0) -> bool:
+    """Drop a knowledge base's collections; True when it existed."""
+    reply = _call(f"{base_url}/v1/knowledgebases/{namespace}/{name}", "DELETE", None, timeout_s)
+    return bool(reply.get("existed"))

@@ -1,0 +1,158 @@
+"""Kubernetes API calls the operator makes besides kopf's own: apply rendered objects, read
+ConfigMaps, read the RayService KubeRay reports on.
+
+Sync (the official `kubernetes` client): kopf runs the sync handlers that call this in worker
+threads. Applying is idempotent: an object whose spec-hash annotation matches is not written.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Literal
+
+import kubernetes
+from kubernetes.client.exceptions import ApiException
+
+from ragtune_operator import conventions as c
+
+Applied = Literal["created", "updated", "unchanged"]
+RAYSERVICE = ("ray.io", "v1", "rayservices")
+
+_client_lock = threading.Lock()
+_client: kubernetes.client.ApiClient | None = None
+
+
+class KubeError(RuntimeError):
+    """A Kubernetes API call failed for a reason other than the object being absent."""
+
+
+def _api() -> kubernetes.client.ApiClient:
+    """One API client per process: in-cluster credentials, else the kubeconfig."""
+    global _client
+    with _client_lock:
+        if _client is None:
+            try:
+                kubernetes.config.load_incluster_config()  # type: ignore[no-untyped-call]
+            except kubernetes.config.ConfigException:
+                kubernetes.config.load_kube_config()  # type: ignore[no-untyped-call]
+            _client = kubernetes.client.ApiClient()
+        return _client
+
+
+def _core() -> kubernetes.client.CoreV1Api:
+    return kubernetes.client.CoreV1Api(_api())
+
+
+def _custom() -> kubernetes.client.CustomObjectsApi:
+    return kubernetes.client.CustomObjectsApi(_api())
+
+
+def _hash(obj: Any) -> str | None:
+    """The spec-hash annotation of a raw dict or a typed client object."""
+    if isinstance(obj, dict):
+        annotations = (obj.get("metadata") or {}).get("annotations")
+    else:
+        annotations = obj.metadata.annotations if obj.metadata is not None else None
+    found: str | None = (annotations or {}).get(c.SPEC_HASH_ANNOTATION)
+    return found
+
+
+def _call(what: str, operation: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run one API call; None when the object is absent, KubeError for anything else."""
+    try:
+        return operation(*args, **kwargs)
+    except ApiException as error:
+        if error.status == 404:
+            return None
+        raise KubeError(f"{what}: HTTP {error.status} {error.reason}: {error.body}") from error
+
+
+def apply(manifest: dict[str, Any]) -> Applied:
+    """Create `manifest` (a RayService or a Service), or patch it when its spec hash changed."""
+    kind = manifest["kind"]
+    namespace = manifest["metadata"]["namespace"]
+    name = manifest["metadata"]["name"]
+    what = f"{kind} {namespace}/{name}"
+    if kind == "RayService":
+        custom = _custom()
+        current = _call(
+            what,
+            custom.get_namespaced_custom_object,
+            *RAYSERVICE[:2],
+            namespace,
+            RAYSERVICE[2],
+            name,
+        )
+        if current is None:
+            _call(
+                what,
+                custom.create_namespaced_custom_object,
+                *RAYSERVICE[:2],
+                namespace,
+                RAYSERVICE[2],
+                manifest,
+            )
+            return "created"
+        if _hash(current) == _hash(manifest):
+            return "unchanged"
+        _call(
+            what,
+            custom.patch_namespaced_custom_object,
+            *RAYSERVICE[:2],
+            namespace,
+            RAYSERVICE[2],
+            name,
+            manifest,
+        )
+        return "updated"
+    if kind == "Service":
+        core = _core()
+        current = _call(what, core.read_namespaced_service, name, namespace)
+        if current is None:
+            _call(what, core.create_namespaced_service, namespace, manifest)
+            return "created"
+        if _hash(current) == _hash(manifest):
+            return "unchanged"
+        _call(what, core.patch_namespaced_service, name, namespace, manifest)
+        return "updated"
+    raise ValueError(f"cannot apply a {kind}")
+
+
+def delete(kind: Literal["RayService", "Service"], namespace: str, name: str) -> bool:
+    """Delete an object the operator rendered; False when it was already gone."""
+    what = f"{kind} {namespace}/{name}"
+    if kind == "RayService":
+        done = _call(
+            what,
+            _custom().delete_namespaced_custom_object,
+            *RAYSERVICE[:2],
+            namespace,
+            RAYSERVICE[2],
+            name,
+        )
+    else:
+        done = _call(what, _core().delete_namespaced_service, name, namespace)
+    return done is not None
+
+
+def rayservice(namespace: str) -> dict[str, Any] | None:
+    """The namespace's RayService as KubeRay last wrote it, or None."""
+    found: dict[str, Any] | None = _call(
+        f"RayService {namespace}/{c.RAYSERVICE_NAME}",
+        _custom().get_namespaced_custom_object,
+        *RAYSERVICE[:2],
+        namespace,
+        RAYSERVICE[2],
+        c.RAYSERVICE_NAME,
+    )
+    return found
+
+
+def config_map(namespace: str, name: str) -> tuple[dict[str, str], dict[str, str]] | None:
+    """A ConfigMap's `data` and `binaryData`, or None when it does not exist."""
+    found = _call(
+        f"ConfigMap {namespace}/{name}", _core().read_namespaced_config_map, name, namespace
+    )
+    if found is None:
+        return None
+    return dict(found.data or {}), dict(found.binary_data or {})

@@ -1,0 +1,351 @@
+"""KubeRay mode: KnowledgeBases and Adapters applied through the Kubernetes API become the
+RayService and Service a KubeRay cluster would run, and status tells the truth at every step.
+
+No KubeRay runs here: where a test needs the RayService to be ready, it writes the status
+KubeRay would write. No gateway answers either (its address is a closed port), which is what
+status must then say.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ragtune_operator import conventions as c
+from ragtune_serving.config import AppArgs
+
+from .cluster import Cluster
+from .conftest import (
+    EXAMPLES,
+    Kube,
+    OperatorProcess,
+    free_port,
+    kubectl,
+    start_operator,
+    stop_operator,
+    wait_for,
+)
+
+KB = c.KNOWLEDGE_BASE_PLURAL
+
+
+@pytest.fixture(scope="module")
+def operator(
+    cluster: Cluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OperatorProcess]:
+    env = {
+        "RAGTUNE_OPERATOR_GATEWAY_URL": f"http://127.0.0.1:{free_port()}",
+        "RAGTUNE_OPERATOR_DROP_RETRIES": "2",
+    }
+    running = start_operator(cluster, tmp_path_factory.mktemp("operator"), env, [])
+    try:
+        yield running
+    finally:
+        stop_operator(running)
+        print(running.output()[-20000:])
+
+
+def _rayservice(kube: Kube, namespace: str) -> Any:
+    return kube.get("rayservices", namespace, c.RAYSERVICE_NAME, group="ray.io")
+
+
+def _served_args(kube: Kube, namespace: str) -> AppArgs:
+    rayservice = _rayservice(kube, namespace)
+    config = yaml.safe_load(rayservice["spec"]["serveConfigV2"])
+    (application,) = config["applications"]
+    return AppArgs.model_validate(application["args"])
+
+
+def _served_names(kube: Kube, namespace: str) -> set[str]:
+    return {kb.name for kb in _served_args(kube, namespace).knowledge_bases}
+
+
+def _kb(namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": c.API_VERSION,
+        "kind": c.KNOWLEDGE_BASE_KIND,
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
+
+
+def _adapter(namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": c.API_VERSION,
+        "kind": c.ADAPTER_KIND,
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
+
+
+def _mark_ready(kube: Kube, namespace: str) -> None:
+    """What KubeRay writes once the Serve application runs."""
+    kube.custom.patch_namespaced_custom_object_status(
+        "ray.io",
+        "v1",
+        namespace,
+        "rayservices",
+        c.RAYSERVICE_NAME,
+        {
+            "status": {
+                "serviceStatus": "Running",
+                "conditions": [{"type": "Ready", "status": "True"}],
+            }
+        },
+    )
+
+
+INLINE = {"sources": [{"inline": [{"id": "a.md", "text": "Parcels leave from dock 7."}]}]}
+
+
+def test_applied_examples_become_the_rayservice_a_kuberay_cluster_would_run(
+    kube: Kube, operator: OperatorProcess
+) -> None:
+    kubectl(kube.kubeconfig, "apply", "--validate=false", "-f", str(EXAMPLES))
+    rayservice = wait_for(lambda: _rayservice(kube, "default"), 30, "the RayService")
+    kb = kube.kb("default", "handbook")
+
+    # The Serve config is the one the pure render functions build from these resources.
+    args = _served_args(kube, "default")
+    assert [k.name for k in args.knowledge_bases] == ["handbook"]
+    assert args.knowledge_bases[0].hybrid is True and args.knowledge_bases[0].top_k == 3
+    assert args.generator.max_tokens == 128
+    config = yaml.safe_load(rayservice["spec"]["serveConfigV2"])
+    (application,) = config["applications"]
+    (generator,) = application["deployments"]
+    # support-tone is still to be trained: nothing to load yet, so no adapter on the generator.
+    assert generator == {"name": "Generator", "user_config": {"adapters": {}}}
+
+    owners = rayservice["metadata"]["ownerReferences"]
+    assert [(o["kind"], o["name"], o["uid"]) for o in owners] == [
+        ("KnowledgeBase", "handbook", kb["metadata"]["uid"])
+    ]
+    groups = rayservice["spec"]["rayClusterConfig"]["workerGroupSpecs"]
+    assert [g["groupName"] for g in groups] == ["cpu"]
+    service = kube.core.read_namespaced_service(c.GRPC_SERVICE_NAME, "default")
+    assert {p.name: p.port for p in service.spec.ports} == {"grpc": 9000, "http": 8000}
+
+    # Status: pending on KubeRay, with a reason per condition, for generation 1.
+    def pending() -> Any:
+        status = (kube.kb("default", "handbook") or {}).get("status") or {}
+        return status if status.get("phase") == "Pending" else None
+
+    status = wait_for(pending, 30, "status phase Pending")
+    by_type = {cond["type"]: cond for cond in status["conditions"]}
+    assert by_type["Serving"]["status"] == "False"
+    assert by_type["Serving"]["reason"] == "Deploying"
+    assert by_type["Ready"]["status"] == "False"
+    assert {cond["observedGeneration"] for cond in status["conditions"]} == {1}
+    assert status["observedGeneration"] == 1
+    assert status["endpoint"] == "ragtune-grpc.default.svc:9000"
+    assert c.FINALIZER in kube.kb("default", "handbook")["metadata"]["finalizers"]
+
+    # The training adapter says why it is not ready; kubectl shows the KB as stored.
+    adapter = wait_for(
+        lambda: (kube.get(c.ADAPTER_PLURAL, "default", "support-tone") or {}).get("status"),
+        30,
+        "adapter status",
+    )
+    assert adapter["phase"] == "Pending"
+    assert adapter["conditions"][0]["reason"] == "TrainingUnavailable"
+    shown = yaml.safe_load(kubectl(kube.kubeconfig, "get", "kb", "handbook", "-o", "yaml").stdout)
+    assert shown["status"]["phase"] == "Pending"
+
+
+def test_kuberay_ready_moves_status_to_indexing_and_says_why_not_indexed(
+    kube: Kube, operator: OperatorProcess
+) -> None:
+    kube.create(_kb("team-a", "docs", INLINE))
+    wait_for(lambda: _rayservice(kube, "team-a"), 30, "the RayService")
+    _mark_ready(kube, "team-a")
+
+    def indexing() -> Any:
+        status = (kube.kb("team-a", "docs") or {}).get("status") or {}
+        return status if status.get("phase") == "Indexing" else None
+
+    status = wait_for(indexing, 30, "phase Indexing")
+    by_type = {cond["type"]: cond for cond in status["conditions"]}
+    assert by_type["Serving"]["status"] == "True"
+    assert by_type["Indexed"]["status"] == "False"
+    assert by_type["Indexed"]["reason"] == "GatewayUnreachable"
+    assert by_type["Ready"]["reason"] == "NotIndexed"
+
+
+def test_spec_changes_are_classified_in_events_and_applied(
+    kube: Kube, operator: OperatorProcess
+) -> None:
+    kube.create(_kb("team-c", "faq", INLINE))
+    wait_for(lambda: _rayservice(kube, "team-c"), 30, "the RayService")
+
+    kube.patch_spec(KB, "team-c", "faq", {"retrieval": {"topK": 5}})
+    wait_for(
+        lambda: _served_args(kube, "team-c").knowledge_bases[0].top_k == 5, 30, "topK in config"
+    )
+    event = wait_for(
+        lambda: [e for e in kube.events("team-c", "faq") if e["reason"] == "InPlaceChange"],
+        30,
+        "an InPlaceChange event",
+    )[0]
+    assert "retrieval.topK" in event["message"]
+
+    kube.patch_spec(KB, "team-c", "faq", {"generator": {"gpus": 1}})
+    event = wait_for(
+        lambda: [e for e in kube.events("team-c", "faq") if e["reason"] == "ClusterChange"],
+        30,
+        "a ClusterChange event",
+    )[0]
+    assert "generator.gpus" in event["message"] and "new Ray cluster" in event["message"]
+
+    def gpu_group() -> Any:
+        groups = _rayservice(kube, "team-c")["spec"]["rayClusterConfig"]["workerGroupSpecs"]
+        return next((g for g in groups if g["groupName"] == "gpu"), None)
+
+    group = wait_for(gpu_group, 30, "a GPU worker group")
+    limits = group["template"]["spec"]["containers"][0]["resources"]["limits"]
+    assert limits["nvidia.com/gpu"] == 1
+
+    kube.patch_spec(KB, "team-c", "faq", {"chunking": {"size": 96}})
+    wait_for(
+        lambda: [e for e in kube.events("team-c", "faq") if e["reason"] == "ReindexChange"],
+        30,
+        "a ReindexChange event",
+    )
+    ready = wait_for(
+        lambda: (
+            kube.condition("team-c", "faq", "Ready")
+            if ((kube.condition("team-c", "faq", "Ready") or {}).get("observedGeneration") == 4)
+            else None
+        ),
+        30,
+        "conditions for generation 4",
+    )
+    assert ready["status"] == "False"
+
+
+def test_nothing_is_rewritten_when_nothing_changed(kube: Kube, operator: OperatorProcess) -> None:
+    kube.create(_kb("team-a", "steady", INLINE))
+    wait_for(lambda: "steady" in _served_names(kube, "team-a"), 30, "steady served")
+    before = _rayservice(kube, "team-a")["metadata"]["resourceVersion"]
+    service = kube.core.read_namespaced_service(c.GRPC_SERVICE_NAME, "team-a")
+    time.sleep(4)  # four resync intervals of the operator
+    assert _rayservice(kube, "team-a")["metadata"]["resourceVersion"] == before
+    again = kube.core.read_namespaced_service(c.GRPC_SERVICE_NAME, "team-a")
+    assert again.metadata.resource_version == service.metadata.resource_version
+
+
+@pytest.mark.parametrize(
+    ("spec", "adapters", "expected"),
+    [
+        ({"generator": {"adapterRef": "ghost"}}, [], "adapter 'ghost', which does not exist"),
+        (
+            {"retrieval": {"rerankAdapterRef": "tone"}},
+            [("tone", {"baseModel": "m", "purpose": "generation", "source": {"path": "/a"}})],
+            "it needs a 'rerank' adapter",
+        ),
+        (
+            {"generator": {"adapterRef": "other-base"}},
+            [("other-base", {"baseModel": "hub/other-model", "source": {"path": "/a"}})],
+            "made for base model 'hub/other-model'",
+        ),
+        ({"generator": {"engine": "tensorrt-llm"}}, [], "tensorrt-llm is not available"),
+        ({"embedding": {"model": "hub/other-embedder"}}, [], "embedding.model"),
+    ],
+    ids=["missing-adapter", "wrong-purpose", "base-model-mismatch", "engine", "embedding-conflict"],
+)
+def test_unservable_specs_are_reported_and_others_keep_serving(
+    kube: Kube,
+    operator: OperatorProcess,
+    spec: dict[str, Any],
+    adapters: list[tuple[str, dict[str, Any]]],
+    expected: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    namespace = "team-b"
+    if kube.kb(namespace, "anchor") is None:
+        kube.create(_kb(namespace, "anchor", INLINE))
+    for name, adapter_spec in adapters:
+        if kube.get(c.ADAPTER_PLURAL, namespace, name) is None:
+            kube.create(_adapter(namespace, name, adapter_spec))
+    name = f"bad-{request.node.callspec.id}"
+    kube.create(_kb(namespace, name, {**INLINE, **spec}))
+
+    ready = wait_for(
+        lambda: (
+            (kube.condition(namespace, name, "Ready") or {}).get("reason") == "Refused"
+            and kube.condition(namespace, name, "Ready")
+        ),
+        30,
+        "Ready=False Refused",
+    )
+    assert ready["status"] == "False" and expected in ready["message"]
+    assert kube.kb(namespace, name)["status"]["phase"] == "Failed"
+    warnings = wait_for(
+        lambda: [e for e in kube.events(namespace, name) if e["type"] == "Warning"],
+        30,
+        "a Warning event",
+    )
+    assert expected in warnings[0]["message"]
+    served = _served_names(kube, namespace)
+    assert "anchor" in served and name not in served
+
+
+def test_a_missing_adapter_created_later_is_loaded_through_user_config(
+    kube: Kube, operator: OperatorProcess, tmp_path: Path
+) -> None:
+    namespace = "team-b"
+    model = AppArgs().generator.model  # the generator every knowledge base here defaults to
+    kube.create(_kb(namespace, "toned", {**INLINE, "generator": {"adapterRef": "late"}}))
+    wait_for(
+        lambda: (kube.condition(namespace, "toned", "Ready") or {}).get("reason") == "Refused",
+        30,
+        "refused while the adapter is missing",
+    )
+    kube.create(
+        _adapter(namespace, "late", {"baseModel": model, "source": {"path": str(tmp_path)}})
+    )
+    wait_for(lambda: "toned" in _served_names(kube, namespace), 30, "served once it exists")
+    config = yaml.safe_load(_rayservice(kube, namespace)["spec"]["serveConfigV2"])
+    (generator,) = config["applications"][0]["deployments"]
+    assert generator["user_config"]["adapters"]["late"]["path"] == str(tmp_path)
+
+
+def test_deletion_honours_retain_policy_and_removes_serving_with_the_last(
+    kube: Kube, operator: OperatorProcess
+) -> None:
+    namespace = "team-d"
+    kube.create(_kb(namespace, "faq", INLINE))
+    kube.create(_kb(namespace, "kept", {**INLINE, "retainPolicy": "Retain"}))
+    wait_for(lambda: _rayservice(kube, namespace), 30, "the RayService")
+    wait_for(lambda: _served_names(kube, namespace) == {"faq", "kept"}, 30, "both served")
+
+    kube.delete(KB, namespace, "kept")
+    wait_for(lambda: kube.kb(namespace, "kept") is None, 30, "kept deleted")
+    assert any(e["reason"] == "Retained" for e in kube.events(namespace, "kept"))
+    wait_for(lambda: "kept" not in _served_names(kube, namespace), 30, "kept no longer served")
+
+    # A knowledge base that was indexed keeps its finalizer while the collection cannot be
+    # dropped (no gateway answers here), then lets go with a warning after the retries.
+    kube.custom.patch_namespaced_custom_object_status(
+        c.GROUP, c.VERSION, namespace, KB, "faq", {"status": {"indexedDigest": "abc"}}
+    )
+    kube.delete(KB, namespace, "faq")
+    wait_for(lambda: kube.kb(namespace, "faq") is None, 60, "faq deleted after the retries")
+    reasons = {e["reason"] for e in kube.events(namespace, "faq")}
+    assert "CollectionLeft" in reasons
+    wait_for(lambda: _rayservice(kube, namespace) is None, 30, "the RayService removed")
+    wait_for(
+        lambda: (
+            not [
+                s
+                for s in kube.core.list_namespaced_service(namespace).items
+                if s.metadata.name == c.GRPC_SERVICE_NAME
+            ]
+        ),
+        30,
+        "the Service removed",
+    )
