@@ -11,7 +11,12 @@ import yaml
 from ragtune_operator.render import rayservice as rs
 from ragtune_operator.render import serveconfig
 from ragtune_operator.settings import OperatorSettings
-from ragtune_operator.specs import KnowledgeBaseResource, KnowledgeBaseSpec
+from ragtune_operator.specs import (
+    AdapterResource,
+    AdapterSpec,
+    KnowledgeBaseResource,
+    KnowledgeBaseSpec,
+)
 from ragtune_serving.config import AppArgs
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,6 +39,24 @@ def _kb(name: str, spec: dict[str, Any], namespace: str = "team-a") -> Knowledge
         spec=KnowledgeBaseSpec.model_validate(spec),
     )
 
+
+def _adapter(name: str, spec: dict[str, Any], namespace: str = "team-a") -> AdapterResource:
+    return AdapterResource(
+        namespace=namespace,
+        name=name,
+        uid=f"uid-{name}",
+        generation=1,
+        spec=AdapterSpec.model_validate(spec),
+    )
+
+
+def _example_adapter() -> AdapterResource:
+    text = (REPO / "examples" / "kubernetes" / "adapter.yaml").read_text()
+    return _adapter("support-tone", yaml.safe_load(text)["spec"])
+
+
+MODEL = AppArgs().generator.model
+SOURCE_ADAPTER = {"baseModel": MODEL, "source": {"path": "/adapters/tone"}}
 
 GPU_SPEC = {
     **_example_spec(),
@@ -64,9 +87,9 @@ def test_rendered_objects_match_golden_files(
 ) -> None:
     update = bool(request.config.getoption("--update-golden"))
     kbs = [_kb(name, spec) for name, spec in specs.items()]
-    plan = serveconfig.plan(kbs, SETTINGS)
+    plan = serveconfig.plan(kbs, SETTINGS, [_example_adapter()])
     assert plan.args is not None and not plan.refused
-    config = serveconfig.serve_config(plan.args, SETTINGS)
+    config = serveconfig.serve_config(plan, SETTINGS)
     service = rs.rayservice("team-a", config, kbs[0].spec.generator, kbs, SETTINGS)
     _check_golden(f"serveconfig-{case}.yaml", config, update)
     _check_golden(f"rayservice-{case}.yaml", service, update)
@@ -75,13 +98,83 @@ def test_rendered_objects_match_golden_files(
 
 def test_every_rendered_serve_config_validates_against_the_args_model() -> None:
     kbs = [_kb("handbook", _example_spec()), _kb("faq", {"retrieval": {"topK": 5}})]
-    plan = serveconfig.plan(kbs, SETTINGS)
+    plan = serveconfig.plan(kbs, SETTINGS, [_example_adapter()])
     assert plan.args is not None
-    (application,) = serveconfig.serve_config(plan.args, SETTINGS)["applications"]
+    (application,) = serveconfig.serve_config(plan, SETTINGS)["applications"]
     args = AppArgs.model_validate(application["args"])
     assert args.knowledge_base_settings("team-a", "faq").top_k == 5
     assert args.knowledge_base_settings("team-a", "handbook").hybrid is True
     assert plan.served == ("faq", "handbook")
+
+
+def test_adapters_reach_the_generator_through_user_config_not_args() -> None:
+    kbs = [_kb("faq", {"generator": {"adapterRef": "tone"}}), _kb("plain", {})]
+    plan = serveconfig.plan(kbs, SETTINGS, [_adapter("tone", SOURCE_ADAPTER)])
+    assert plan.served == ("faq", "plain")
+    assert plan.uses == {"faq": ("tone",), "plain": ()}
+    (application,) = serveconfig.serve_config(plan, SETTINGS)["applications"]
+    (generator,) = application["deployments"]
+    assert generator["user_config"]["adapters"]["tone"]["path"] == "/adapters/tone"
+    moved = {**SOURCE_ADAPTER, "source": {"path": "/adapters/tone-v2"}}
+    changed = serveconfig.plan(kbs, SETTINGS, [_adapter("tone", moved)])
+    (after,) = serveconfig.serve_config(changed, SETTINGS)["applications"]
+    # Only the user_config differs, so Serve reconfigures replicas instead of restarting them.
+    assert after["args"] == application["args"]
+    assert after["deployments"] != application["deployments"]
+    assert {k: v for k, v in after.items() if k != "deployments"} == {
+        k: v for k, v in application.items() if k != "deployments"
+    }
+
+
+def test_an_adapter_still_to_be_trained_is_pending_not_refused() -> None:
+    kb = _kb("handbook", _example_spec())
+    plan = serveconfig.plan([kb], SETTINGS, [_example_adapter()])
+    assert plan.served == ("handbook",) and plan.adapters == {}
+    assert plan.pending == {"handbook": ("support-tone",)}
+
+
+UNSERVABLE = [
+    ({"generator": {"adapterRef": "ghost"}}, "adapter 'ghost', which does not exist"),
+    ({"retrieval": {"rerankAdapterRef": "ghost"}}, "retrieval.rerankAdapterRef names adapter"),
+    ({"retrieval": {"queryRewriteAdapterRef": "ghost"}}, "queryRewriteAdapterRef names"),
+    ({"generator": {"adapterRef": "ranker"}}, "it needs a 'generation' adapter"),
+    ({"retrieval": {"rerankAdapterRef": "tone"}}, "it needs a 'rerank' adapter"),
+    ({"retrieval": {"queryRewriteAdapterRef": "tone"}}, "it needs a 'query-rewrite' adapter"),
+    ({"generator": {"adapterRef": "foreign"}}, "made for base model 'hub/other'"),
+    ({"retrieval": {"queryRewriteAdapterRef": "foreign-rw"}}, "made for base model 'hub/other'"),
+    ({"generator": {"engine": "tensorrt-llm"}}, "tensorrt-llm is not available"),
+    ({"generator": {"model": "hub/other"}}, "generator.model 'hub/other' differs"),
+    ({"embedding": {"model": "hub/embedder"}}, "embedding.model 'hub/embedder' differs"),
+    ({"vectorStore": {"uri": "http://milvus:19530"}}, "vectorStore.uri"),
+    ({"generator": {"gpus": 2}}, "generator.gpus 2 differs"),
+]
+
+
+@pytest.mark.parametrize(("spec", "expected"), UNSERVABLE, ids=[e for _, e in UNSERVABLE])
+def test_specs_the_schema_cannot_refuse_are_refused_by_the_plan_with_a_reason(
+    spec: dict[str, Any], expected: str
+) -> None:
+    adapters = [
+        _adapter("tone", SOURCE_ADAPTER),
+        _adapter("ranker", {**SOURCE_ADAPTER, "purpose": "rerank"}),
+        _adapter("foreign", {**SOURCE_ADAPTER, "baseModel": "hub/other"}),
+        _adapter(
+            "foreign-rw", {**SOURCE_ADAPTER, "baseModel": "hub/other", "purpose": "query-rewrite"}
+        ),
+    ]
+    plan = serveconfig.plan([_kb("alpha", {}), _kb("beta", spec)], SETTINGS, adapters)
+    assert plan.served == ("alpha",)
+    assert expected in plan.refused["beta"]
+
+
+def test_direct_mode_asks_for_no_cluster_resources_and_listens_on_loopback() -> None:
+    direct = SETTINGS.model_copy(update={"direct_dashboard_url": "http://127.0.0.1:8265"})
+    plan = serveconfig.plan([_kb("faq", {})], direct)
+    assert plan.args is not None and plan.args.deployments.generator.num_cpus == 0
+    config = serveconfig.serve_config(plan, direct)
+    assert config["http_options"]["host"] == "127.0.0.1"
+    assert direct.gateway_for("team-a") == f"http://127.0.0.1:{direct.http_port}"
+    assert SETTINGS.gateway_for("team-a") == "http://ragtune-grpc.team-a.svc:8000"
 
 
 def test_gpu_group_carries_limits_node_selector_and_tolerations() -> None:
