@@ -7,6 +7,7 @@ Processes are detached, with logs and pid files under `Settings.home`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -84,8 +85,10 @@ def start_ray(settings: Settings, say: Say = print) -> None:
     if raydashboard.is_up(settings.dashboard_url):
         say(f"Ray: already running, dashboard {settings.dashboard_url}")
         return
+    # --block keeps `ray start` in the foreground as the leader of a process group holding
+    # this cluster's processes: stop() ends exactly those, never another local Ray cluster.
     command = [
-        str(Path(sys.executable).with_name("ray")), "start", "--head",
+        str(Path(sys.executable).with_name("ray")), "start", "--head", "--block",
         "--port", str(settings.ray_port), "--dashboard-host", "127.0.0.1",
         "--dashboard-port", str(settings.dashboard_port), "--include-dashboard", "true",
         "--disable-usage-stats",
@@ -93,11 +96,15 @@ def start_ray(settings: Settings, say: Say = print) -> None:
     if settings.num_cpus:
         command += ["--num-cpus", str(settings.num_cpus)]
     log = settings.home / "logs" / "ray-start.log"
-    with log.open("wb") as out:
-        done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=_env())
-    if done.returncode != 0:
-        raise StartError(f"`ray start` failed (exit {done.returncode}); see {log}")
-    _wait_for(lambda: raydashboard.is_up(settings.dashboard_url), 60, f"Ray dashboard ({log})")
+    pid = _spawn(command, log)
+    (settings.home / "ray.pid").write_text(str(pid))
+
+    def up() -> bool:
+        if not _alive(pid):
+            raise StartError(f"`ray start` exited; see {log}")
+        return raydashboard.is_up(settings.dashboard_url)
+
+    _wait_for(up, 60, f"Ray dashboard ({log})")
     say(f"Ray: head started, dashboard {settings.dashboard_url}")
 
 
@@ -120,22 +127,29 @@ def deploy(settings: Settings, args: AppArgs, say: Say = print) -> None:
 
 
 def stop(settings: Settings, say: Say = print) -> None:
-    """Stop Ray (and with it the application) and the local Milvus Lite server."""
-    ray = str(Path(sys.executable).with_name("ray"))
-    subprocess.run([ray, "stop", "--force"], capture_output=True, check=False)
-    say("Ray: stopped")
-    pid_file = settings.home / "milvus.pid"
-    if pid_file.exists():
-        pid = int(pid_file.read_text() or 0)
-        try:
-            os.killpg(pid, signal.SIGTERM)
-            _wait_for(lambda: not _alive(pid), 20, "Milvus Lite to stop")
-        except ProcessLookupError:
-            pass
-        except StartError:
-            os.killpg(pid, signal.SIGKILL)
-        pid_file.unlink()
-        say("Milvus Lite: stopped")
+    """Stop the Ray head (and with it the application) and the Milvus Lite server that
+    `start` started from this home; processes it did not start are left alone."""
+    for name, pid_file in (("Ray", "ray.pid"), ("Milvus Lite", "milvus.pid")):
+        path = settings.home / pid_file
+        if path.exists():
+            _stop_group(int(path.read_text() or 0))
+            path.unlink()
+            say(f"{name}: stopped")
+
+
+def _stop_group(pid: int) -> None:
+    """SIGTERM a process group, SIGKILL what is left of it after 20 s."""
+    if pid <= 0:
+        return
+    try:
+        os.killpg(pid, signal.SIGTERM)
+        _wait_for(lambda: not _alive(pid), 20, "processes to stop")
+    except ProcessLookupError:
+        return
+    except StartError:
+        pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 def _env() -> dict[str, str]:
@@ -172,6 +186,9 @@ def _port_open(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def _alive(pid: int) -> bool:
+    with contextlib.suppress(ChildProcessError):  # reap it if it is our own exited child
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
