@@ -23,11 +23,27 @@ from typing import Any
 
 import kmock
 import yaml
-from kmock._internal import enums, rendering
+from kmock._internal import enums, parsing, rendering
 
 from ragtune_operator import conventions as c
 
 CRDS = Path(__file__).resolve().parents[2] / "helm" / "ragtune" / "crds"
+
+
+_parse_path = parsing.parse_path
+
+
+def _parse_path_with_namespaces(path: str) -> parsing.ParsedPath:
+    """KMock 0.8 reads `/api/v1/namespaces[/NAME]` as a namespace prefix with nothing after
+    it; it is the cluster-scoped `namespaces` resource (kopf lists it to watch namespaces)."""
+    parts = path.strip("/").split("/")
+    if parts[:3] == ["api", "v1", "namespaces"] and len(parts) <= 4:
+        name = parts[3] if len(parts) == 4 else None
+        return parsing.ParsedPath("", "v1", "namespaces", None, name, None)
+    return _parse_path(path)
+
+
+parsing.parse_path = _parse_path_with_namespaces
 
 
 class ApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]

@@ -1,0 +1,249 @@
+"""Direct mode end to end: the operator, watching the Kubernetes API (the emulator), serves
+knowledge bases on a real local Ray cluster through its dashboard — real Milvus Lite, real
+models, real gRPC answers — and keeps its status honest.
+
+One knowledge base goes through its whole life: apply → Serve application RUNNING → indexed →
+a gRPC question answered from its documents → an adapter hot-loaded (replica ids unchanged) →
+a source edit re-ingested incrementally → a chunking change re-indexed into a new collection →
+delete → application and collections gone.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ragtune.v1 import ragtune_pb2 as pb
+from ragtune_operator import conventions as c
+from ragtune_serving import local, raydashboard
+from ragtune_serving.client import RagClient
+from ragtune_serving.config import PACKAGED_GENERATOR
+from ragtune_serving.models import resolve_model
+from ragtune_serving.settings import Settings
+
+from .cluster import Cluster
+from .conftest import Kube, OperatorProcess, start_operator, stop_operator, wait_for
+
+pytestmark = pytest.mark.integration
+NAMESPACE = "e2e"
+KB = "handbook"
+DEPLOY_TIMEOUT_S = 600.0
+STEP_TIMEOUT_S = 240.0
+
+
+@pytest.fixture(scope="module")
+def ray_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """Milvus Lite and a Ray head, nothing deployed: the operator deploys."""
+    settings = local.isolated_settings(tmp_path_factory.mktemp("direct-home"))
+    settings.home.mkdir(parents=True, exist_ok=True)
+    (settings.home / "logs").mkdir(exist_ok=True)
+    try:
+        local.start_milvus(settings)
+        local.start_ray(settings)
+        yield settings
+    finally:
+        local.stop(settings)
+
+
+@pytest.fixture(scope="module")
+def operator(
+    cluster: Cluster, ray_stack: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OperatorProcess]:
+    cluster.add_namespace(NAMESPACE)
+    env = {
+        "RAGTUNE_OPERATOR_GRPC_PORT": str(ray_stack.grpc_port),
+        "RAGTUNE_OPERATOR_HTTP_PORT": str(ray_stack.http_port),
+        "RAGTUNE_OPERATOR_MILVUS_URI": ray_stack.effective_milvus_uri,
+        "RAGTUNE_OPERATOR_RESYNC_INTERVAL_S": "2",
+    }
+    args = ["--direct", ray_stack.dashboard_url, "--namespace", NAMESPACE]
+    running = start_operator(cluster, tmp_path_factory.mktemp("operator"), env, args)
+    try:
+        yield running
+    finally:
+        stop_operator(running)
+        print(running.output()[-20000:])
+
+
+@pytest.fixture(scope="module")
+def tone_adapter(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real LoRA adapter for the packaged generator (r=4 on q_proj/v_proj, non-zero)."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    directory = tmp_path_factory.mktemp("adapters") / "tone"
+    generator = resolve_model(PACKAGED_GENERATOR)
+    config = AutoConfig.from_pretrained(generator.name_or_path, gguf_file=generator.gguf_file)
+    torch.manual_seed(7)
+    lora = LoraConfig(
+        r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False
+    )
+    get_peft_model(AutoModelForCausalLM.from_config(config), lora).save_pretrained(str(directory))
+    return directory
+
+
+def _status(kube: Kube) -> dict[str, Any]:
+    found: dict[str, Any] = (kube.kb(NAMESPACE, KB) or {}).get("status") or {}
+    return found
+
+
+def _replica_ids(stack: Settings) -> dict[str, list[str]]:
+    application = raydashboard.application_statuses(stack.dashboard_url)["ragtune"]
+    return {
+        name: sorted(r["replica_id"] for r in deployment["replicas"] if r["state"] == "RUNNING")
+        for name, deployment in application["deployments"].items()
+    }
+
+
+LIST_COLLECTIONS = (
+    "import json, sys; from pymilvus import MilvusClient; "
+    "print(json.dumps(MilvusClient(uri=sys.argv[1]).list_collections()))"
+)
+
+
+def _kb_collections(stack: Settings) -> list[str]:
+    """The collections of this test's namespace, asked of Milvus by a fresh client process
+    (a client kept idle in this process gets its channel closed by Milvus Lite's keepalive
+    policy, "too many pings", and pymilvus reuses that channel)."""
+    done = subprocess.run(
+        [sys.executable, "-c", LIST_COLLECTIONS, stack.effective_milvus_uri],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return [name for name in json.loads(done.stdout) if f"rt_{NAMESPACE}__" in name]
+
+
+DOCS = {
+    "leave.md": "Staff at Kestrel Harbor receive 27 days of paid leave per year.",
+    "travel.md": "Train travel is booked in standard class; flights need a director's approval.",
+}
+
+
+def test_a_knowledge_base_lives_and_dies_on_a_real_ray_cluster(
+    kube: Kube, operator: OperatorProcess, ray_stack: Settings, tone_adapter: Path
+) -> None:
+    kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "handbook-docs", "namespace": NAMESPACE},
+            "data": DOCS,
+        }
+    )
+    kube.create(
+        {
+            "apiVersion": c.API_VERSION,
+            "kind": c.KNOWLEDGE_BASE_KIND,
+            "metadata": {"name": KB, "namespace": NAMESPACE},
+            "spec": {
+                "sources": [
+                    {"configMap": {"name": "handbook-docs"}},
+                    {"inline": [{"id": "desk.md", "text": "The support desk is extension 4410."}]},
+                ],
+                "retrieval": {"topK": 2},
+            },
+        }
+    )
+
+    # Serve application RUNNING, documents indexed, Ready — all reported in status.
+    status = wait_for(
+        lambda: _status(kube) if _status(kube).get("phase") == "Ready" else None,
+        DEPLOY_TIMEOUT_S,
+        "the knowledge base Ready",
+    )
+    assert (status["documents"], status["endpoint"]) == (3, ray_stack.address)
+    assert status["chunks"] >= 3
+    assert raydashboard.application_statuses(ray_stack.dashboard_url)["ragtune"]["status"] == (
+        "RUNNING"
+    )
+
+    # A real gRPC question, answered from its documents.
+    with RagClient(ray_stack.address, timeout_s=300) as client:
+        reply = client.query(
+            pb.QueryRequest(
+                knowledge_base=f"{NAMESPACE}/{KB}",
+                question="How many days of paid leave do staff receive per year?",
+            )
+        )
+    assert "27" in reply.answer
+    assert reply.citations[0].document_id == "leave.md"
+
+    # An adapter is hot-loaded: same replicas, adapter loaded, both statuses say so.
+    before = _replica_ids(ray_stack)
+    kube.create(
+        {
+            "apiVersion": c.API_VERSION,
+            "kind": c.ADAPTER_KIND,
+            "metadata": {"name": "tone", "namespace": NAMESPACE},
+            "spec": {"baseModel": PACKAGED_GENERATOR, "source": {"path": str(tone_adapter)}},
+        }
+    )
+    kube.patch_spec(c.KNOWLEDGE_BASE_PLURAL, NAMESPACE, KB, {"generator": {"adapterRef": "tone"}})
+    wait_for(
+        lambda: _status(kube).get("adapters") == ["tone"], STEP_TIMEOUT_S, "the adapter loaded"
+    )
+    assert _replica_ids(ray_stack) == before
+    adapter = wait_for(
+        lambda: (
+            (kube.get(c.ADAPTER_PLURAL, NAMESPACE, "tone") or {}).get("status", {}).get("phase")
+            == "Ready"
+            and kube.get(c.ADAPTER_PLURAL, NAMESPACE, "tone")["status"]
+        ),
+        STEP_TIMEOUT_S,
+        "the adapter Ready",
+    )
+    assert adapter["loadedBy"] == [KB]
+
+    # A source edit is re-ingested incrementally: one document updated, the rest untouched.
+    kube.core.patch_namespaced_config_map(
+        "handbook-docs",
+        NAMESPACE,
+        {"data": {"leave.md": "Staff at Kestrel Harbor receive 31 days of paid leave per year."}},
+    )
+    ingested = wait_for(
+        lambda: [
+            e
+            for e in kube.events(NAMESPACE, KB)
+            if e["reason"] == "Ingested" and "1 updated" in e["message"]
+        ],
+        STEP_TIMEOUT_S,
+        "an incremental ingest",
+    )
+    assert "2 unchanged" in ingested[0]["message"]
+
+    # A chunking change builds a new collection and swaps the alias to it.
+    collections = _kb_collections(ray_stack)
+    kube.patch_spec(
+        c.KNOWLEDGE_BASE_PLURAL, NAMESPACE, KB, {"chunking": {"size": 32, "overlap": 8}}
+    )
+    wait_for(
+        lambda: [e for e in kube.events(NAMESPACE, KB) if "re-indexed" in e["message"]],
+        STEP_TIMEOUT_S,
+        "a re-index",
+    )
+    with RagClient(ray_stack.address, timeout_s=60) as client:
+        info = client.get_knowledge_base(f"{NAMESPACE}/{KB}")
+    assert (info.settings.chunk_size, info.documents) == (32, 3)
+    after = _kb_collections(ray_stack)
+    assert after and not set(after) & set(collections)
+    assert any(e["reason"] == "ReindexChange" for e in kube.events(NAMESPACE, KB))
+
+    # Deleting it drops its collections and, as the last one, the Serve application.
+    kube.delete(c.KNOWLEDGE_BASE_PLURAL, NAMESPACE, KB)
+    wait_for(lambda: kube.kb(NAMESPACE, KB) is None, STEP_TIMEOUT_S, "the knowledge base gone")
+    assert any(e["reason"] == "Dropped" for e in kube.events(NAMESPACE, KB))
+    wait_for(
+        lambda: "ragtune" not in raydashboard.application_statuses(ray_stack.dashboard_url),
+        STEP_TIMEOUT_S,
+        "the Serve application removed",
+    )
+    assert _kb_collections(ray_stack) == []
