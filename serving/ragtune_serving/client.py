@@ -87,6 +87,12 @@ class RagClient:
         reply: pb.KnowledgeBase = self._call(self._stub.GetKnowledgeBase, request)
         return reply
 
+    def delete_knowledge_base(self, kb: str) -> pb.DeleteKnowledgeBaseResponse:
+        """Drop knowledge base `kb` and every index version; `existed` False if it was absent."""
+        request = pb.DeleteKnowledgeBaseRequest(knowledge_base=kb)
+        reply: pb.DeleteKnowledgeBaseResponse = self._call(self._stub.DeleteKnowledgeBase, request)
+        return reply
+
     def watch_latency(self, request: pb.WatchLatencyRequest) -> Iterator[pb.LatencySnapshot]:
         try:
             yield from self._stub.WatchLatency(request)

@@ -1,15 +1,18 @@
-"""Ingesting a batch of documents into one knowledge base.
+"""Ingesting a batch of documents into one knowledge base, and re-indexing one.
 
 Validate each document (a bad one is refused with its reason, the rest go on), skip the ones
 whose content hash is already stored, chunk and embed the changed ones, write each document's
 new chunks before deleting its old ones, and optionally prune documents absent from the batch.
-Ray-free: the tokenizer, embedder and store come in as arguments.
+A re-index ingests the batch into a new collection version with new settings and switches to it
+only when it is complete. Ray-free: the tokenizer, embedder and store come in as arguments.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace as replace_record
 from functools import partial
 from typing import Protocol
 
@@ -19,12 +22,16 @@ from ragtune_serving.rag.documents import validate_document
 from ragtune_serving.rag.records import (
     Chunk,
     DocumentResult,
+    IndexSettings,
     IngestReport,
     KnowledgeBaseInfo,
+    KnowledgeBaseRef,
     Outcome,
     SourceDocument,
     TextDocument,
 )
+
+logger = logging.getLogger(__name__)
 
 TokenSpans = Callable[[Sequence[str]], Awaitable[list[list[TokenSpan]]]]
 EmbedMany = Callable[[list[str]], Awaitable[list[list[float]]]]
@@ -55,6 +62,18 @@ class ChunkStore(Protocol):
     def delete_documents(self, info: KnowledgeBaseInfo, document_ids: Sequence[str]) -> int: ...
 
     def mark_ingested(self, info: KnowledgeBaseInfo, when: float | None = None) -> None: ...
+
+
+class VersionedStore(ChunkStore, Protocol):
+    """A store that can build a knowledge base's next index beside the serving one."""
+
+    def create_version(
+        self, ref: KnowledgeBaseRef, settings: IndexSettings, dim: int
+    ) -> KnowledgeBaseInfo: ...
+
+    def promote(self, built: KnowledgeBaseInfo) -> None: ...
+
+    def discard(self, built: KnowledgeBaseInfo) -> None: ...
 
 
 Run = Callable[..., Awaitable[object]]
@@ -162,3 +181,66 @@ def _validate(
         except DocumentRefused as error:
             refused.append(DocumentResult(document.id, "refused", error.message))
     return valid, refused
+
+
+async def reindex(
+    current: KnowledgeBaseInfo,
+    settings: IndexSettings,
+    documents: Sequence[SourceDocument],
+    *,
+    dim: int,
+    store: VersionedStore,
+    run: Run,
+    token_spans: TokenSpans,
+    embed: EmbedMany,
+    max_document_bytes: int,
+) -> IngestReport:
+    """Rebuild `current`'s knowledge base with `settings` from `documents` alone.
+
+    The new index is a new collection version; queries keep using the current one until it is
+    complete, and only then does the alias switch and the old version go. If the build fails,
+    the partial version is dropped and the current one keeps serving. `current.chunks` should
+    hold the current chunk count (it is reported as deleted).
+    """
+    started = time.perf_counter()
+    previous = await run(store.document_ids, current)
+    assert isinstance(previous, set)
+    built = await run(store.create_version, current.ref, settings, dim)
+    assert isinstance(built, KnowledgeBaseInfo)
+    try:
+        report = await ingest(
+            built,
+            documents,
+            store=store,
+            run=run,
+            token_spans=token_spans,
+            embed=embed,
+            max_document_bytes=max_document_bytes,
+        )
+        await run(store.promote, built)
+    except BaseException:
+        try:
+            await run(store.discard, built)
+        except Exception:
+            logger.exception("could not drop %s, the unfinished re-index", built.collection)
+        raise
+    report = _compared_with_previous(report, previous, current.chunks)
+    report.total_ms = (time.perf_counter() - started) * 1000.0
+    return report
+
+
+def _compared_with_previous(
+    report: IngestReport, previous: set[str], previous_chunks: int
+) -> IngestReport:
+    """A re-index's report, told against the old index.
+
+    Documents the old index held were re-chunked (updated), the ones the request left out are
+    gone (deleted), and so is every chunk of the old index.
+    """
+    results = [
+        replace_record(r, outcome="updated") if r.outcome == "created" and r.id in previous else r
+        for r in report.results
+    ]
+    sent = {r.id for r in report.results}
+    results += [DocumentResult(i, "deleted") for i in sorted(previous - sent)]
+    return replace_record(report, results=results, chunks_deleted=previous_chunks, reindexed=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from google.protobuf import json_format
 
 from ragtune.v1 import ragtune_pb2 as pb
 from ragtune_serving.config import AppArgs, GeneratorArgs, KnowledgeBaseDefaults, Limits
@@ -305,8 +306,15 @@ def test_ingest_response_maps_every_outcome() -> None:
     assert response.chunks_written == 5
     assert response.chunks_deleted == 2
     assert response.created_knowledge_base
+    assert not response.reindexed
     assert response.embed_ms == 1.5
     assert response.total_ms == 3.25
+
+
+def test_ingest_response_says_when_it_reindexed() -> None:
+    response = codec.ingest_response(IngestReport(reindexed=True, chunks_deleted=7))
+    assert response.reindexed and not response.created_knowledge_base
+    assert response.chunks_deleted == 7
 
 
 def test_stream_message_for_citations() -> None:
@@ -395,3 +403,17 @@ def test_knowledge_base_proto_copies_fields_and_timestamp() -> None:
 def test_knowledge_base_proto_leaves_last_ingested_unset_when_never_ingested() -> None:
     message = codec.knowledge_base_proto(_info(0.0))
     assert not message.HasField("last_ingested")
+
+
+def test_knowledge_base_proto_lists_loaded_adapters_sorted() -> None:
+    assert codec.knowledge_base_proto(_info(0.0)).loaded_adapters == []
+    message = codec.knowledge_base_proto(_info(0.0), ["tone", "legal.v2"])
+    assert list(message.loaded_adapters) == ["legal.v2", "tone"]
+
+
+def test_knowledge_base_json_carries_loaded_adapters_in_camel_case() -> None:
+    body = json_format.MessageToDict(codec.knowledge_base_proto(_info(0.0), ["tone"]))
+    assert body["loadedAdapters"] == ["tone"]
+    dropped = json_format.MessageToDict(pb.DeleteKnowledgeBaseResponse(existed=True))
+    assert dropped == {"existed": True}
+    assert json_format.MessageToDict(pb.DeleteKnowledgeBaseResponse()) == {}

@@ -33,6 +33,7 @@ from ragtune_serving.rag.records import (
     CitationsEvent,
     FinalEvent,
     Hit,
+    IngestReport,
     KnowledgeBaseInfo,
     KnowledgeBaseRef,
     QueryParams,
@@ -130,6 +131,13 @@ class Gateway:
     ) -> pb.KnowledgeBase:
         return await unary(grpc_context, pb.KnowledgeBase, lambda: self._get(request))
 
+    async def DeleteKnowledgeBase(
+        self, request: pb.DeleteKnowledgeBaseRequest, grpc_context: RayServegRPCContext
+    ) -> pb.DeleteKnowledgeBaseResponse:
+        return await unary(
+            grpc_context, pb.DeleteKnowledgeBaseResponse, lambda: self._drop(request)
+        )
+
     async def WatchLatency(
         self, request: pb.WatchLatencyRequest, grpc_context: RayServegRPCContext
     ) -> AsyncIterator[pb.LatencySnapshot]:
@@ -193,6 +201,11 @@ class Gateway:
         message = pb.GetKnowledgeBaseRequest(knowledge_base=f"{namespace}/{name}")
         return await _respond(lambda: self._get(message))
 
+    @http_app.delete("/v1/knowledgebases/{namespace}/{name}")
+    async def http_drop(self, namespace: str, name: str) -> JSONResponse:
+        message = pb.DeleteKnowledgeBaseRequest(knowledge_base=f"{namespace}/{name}")
+        return await _respond(lambda: self._drop(message))
+
     @http_app.get("/healthz")
     async def http_health(self) -> JSONResponse:
         status = await self._health()
@@ -231,9 +244,11 @@ class Gateway:
         ref = codec.kb_ref(request.knowledge_base)
         documents = codec.source_documents(request, self._args)
         settings = codec.index_settings(request)
-        report = await self._retriever.ingest.remote(
-            ref, documents, request.prune, settings, list(request.keep)
+        report: IngestReport = await self._retriever.ingest.remote(
+            ref, documents, request.prune, settings, list(request.keep), request.reindex
         )
+        if report.reindexed:
+            self._forget(ref)  # its cached settings are the old index's
         return codec.ingest_response(report)
 
     async def _delete(self, request: pb.DeleteDocumentsRequest) -> pb.DeleteDocumentsResponse:
@@ -245,8 +260,20 @@ class Gateway:
 
     async def _get(self, request: pb.GetKnowledgeBaseRequest) -> pb.KnowledgeBase:
         ref = codec.kb_ref(request.knowledge_base)
-        info: KnowledgeBaseInfo = await self._retriever.describe.remote(ref, True)
-        return codec.knowledge_base_proto(info)
+        info: KnowledgeBaseInfo
+        adapters: list[str]
+        info, adapters = await asyncio.gather(
+            self._retriever.describe.remote(ref, True), self._generator.adapters.remote()
+        )
+        return codec.knowledge_base_proto(info, adapters)
+
+    async def _drop(self, request: pb.DeleteKnowledgeBaseRequest) -> pb.DeleteKnowledgeBaseResponse:
+        ref = codec.kb_ref(request.knowledge_base)
+        try:
+            existed: bool = await self._retriever.drop.remote(ref)
+        finally:
+            self._forget(ref)
+        return pb.DeleteKnowledgeBaseResponse(existed=existed)
 
     async def _health(self) -> int:
         try:
@@ -295,6 +322,10 @@ class Gateway:
                 usage.completion_tokens = item["completion_tokens"]
             else:
                 yield item
+
+    def _forget(self, ref: KnowledgeBaseRef) -> None:
+        """Stop serving `ref` from this replica's cache (it was dropped or re-indexed)."""
+        self._known.pop(ref, None)
 
     def _window(self, ref: KnowledgeBaseRef) -> LatencyWindow:
         if ref not in self._windows:

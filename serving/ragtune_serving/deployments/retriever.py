@@ -1,4 +1,9 @@
-"""The retriever deployment: knowledge bases in Milvus — describe, search, ingest, delete."""
+"""The retriever deployment: knowledge bases in Milvus — describe, search, ingest, re-index,
+delete documents, drop.
+
+One replica changes one knowledge base at a time (a lock per knowledge base), so an ingest never
+writes into an index that a re-index or a drop is about to remove.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,8 @@ from ray import serve
 from ray.serve.handle import DeploymentHandle
 
 from ragtune_serving.config import AppArgs
-from ragtune_serving.errors import FailedPrecondition, NotFound
-from ragtune_serving.ingestion import ingest
+from ragtune_serving.errors import FailedPrecondition, InvalidArgument, NotFound
+from ragtune_serving.ingestion import ingest, reindex
 from ragtune_serving.rag.chunking import TokenSpan
 from ragtune_serving.rag.records import (
     DeleteReport,
@@ -38,7 +43,7 @@ class Retriever:
         self._store = MilvusKnowledgeStore(
             args.milvus.uri, token=args.milvus.token, timeout_s=args.milvus.timeout_s
         )
-        self._create_lock = asyncio.Lock()
+        self._locks: dict[KnowledgeBaseRef, asyncio.Lock] = {}
 
     async def describe(self, ref: KnowledgeBaseRef, counts: bool = False) -> KnowledgeBaseInfo:
         """The knowledge base's settings (and document/chunk counts); NotFound if absent."""
@@ -75,71 +80,126 @@ class Retriever:
         prune: bool = False,
         settings: IndexSettings | None = None,
         keep: Sequence[str] = (),
+        reindex: bool = False,
     ) -> IngestReport:
-        """Add, update (and with prune, remove) documents; creates the knowledge base if new."""
-        info, created = await self._ensure(ref, settings)
-        report = await ingest(
-            info,
-            documents,
-            store=self._store,
-            run=asyncio.to_thread,
-            token_spans=self._token_spans,
-            embed=self._embed_documents,
-            max_document_bytes=self._args.limits.max_document_bytes,
-            prune=prune,
-            keep=keep,
-        )
+        """Add, update (and with prune, remove) documents; creates the knowledge base if new.
+
+        With `reindex` and settings other than the stored ones, rebuild the index instead.
+        """
+        async with self._lock(ref):
+            info, created = await self._ensure(ref, settings, reindex)
+            if reindex and settings is not None and settings != info.settings:
+                return await self._reindex(info, settings, documents, keep)
+            report = await ingest(
+                info,
+                documents,
+                store=self._store,
+                run=asyncio.to_thread,
+                token_spans=self._token_spans,
+                embed=self._embed_documents,
+                max_document_bytes=self._args.limits.max_document_bytes,
+                prune=prune,
+                keep=keep,
+            )
         report.created_knowledge_base = created
         return report
 
     async def delete(self, ref: KnowledgeBaseRef, document_ids: list[str]) -> DeleteReport:
         """Delete documents by id; ids that do not exist are reported, not an error."""
-        info = await self.describe(ref)
-        existing = await asyncio.to_thread(self._store.document_hashes, info, document_ids)
-        found = [i for i in dict.fromkeys(document_ids) if i in existing]
-        deleted = await asyncio.to_thread(self._store.delete_documents, info, found)
-        if deleted:
-            await asyncio.to_thread(self._store.commit, info)
-            await asyncio.to_thread(self._store.mark_ingested, info)
+        async with self._lock(ref):
+            info = await self.describe(ref)
+            existing = await asyncio.to_thread(self._store.document_hashes, info, document_ids)
+            found = [i for i in dict.fromkeys(document_ids) if i in existing]
+            deleted = await asyncio.to_thread(self._store.delete_documents, info, found)
+            if deleted:
+                await asyncio.to_thread(self._store.commit, info)
+                await asyncio.to_thread(self._store.mark_ingested, info)
         missing = [i for i in dict.fromkeys(document_ids) if i not in existing]
         return DeleteReport(deleted=found, not_found=missing, chunks_deleted=deleted)
+
+    async def drop(self, ref: KnowledgeBaseRef) -> bool:
+        """Drop the knowledge base and every index version of it; False if it did not exist."""
+        async with self._lock(ref):
+            existed = await asyncio.to_thread(self._store.drop, ref)
+        if existed:
+            logger.info("dropped knowledge base %s", ref)
+        return existed
 
     async def check_health(self) -> None:
         """Serve's health check: Milvus must answer."""
         await asyncio.to_thread(self._store.ping)
 
+    def _lock(self, ref: KnowledgeBaseRef) -> asyncio.Lock:
+        return self._locks.setdefault(ref, asyncio.Lock())
+
     async def _ensure(
-        self, ref: KnowledgeBaseRef, requested: IndexSettings | None
+        self, ref: KnowledgeBaseRef, requested: IndexSettings | None, reindex: bool
     ) -> tuple[KnowledgeBaseInfo, bool]:
-        async with self._create_lock:
-            info = await asyncio.to_thread(self._store.describe, ref)
-            if info is not None:
-                if requested is not None and requested != info.settings:
-                    raise FailedPrecondition(
-                        f"knowledge base {ref} exists with settings {info.settings}; "
-                        f"{requested} would need a re-index into a new knowledge base",
-                        field="settings",
-                    )
-                return info, False
-            defaults = self._args.knowledge_base_settings(ref.namespace, ref.name)
-            settings = requested or IndexSettings(
-                chunk_size=defaults.chunk_size,
-                chunk_overlap=defaults.chunk_overlap,
-                hybrid=defaults.hybrid,
-                embedding_model=self._args.embedding.model,
-            )
-            if settings.embedding_model != self._args.embedding.model:
+        """The knowledge base (created if new); refuse other settings unless re-indexing."""
+        info = await asyncio.to_thread(self._store.describe, ref)
+        if info is not None:
+            if requested is not None and requested != info.settings and not reindex:
                 raise FailedPrecondition(
-                    f"this service embeds with {self._args.embedding.model!r}, not "
-                    f"{settings.embedding_model!r}",
-                    field="settings.embedding_model",
+                    f"knowledge base {ref} exists with settings {info.settings}; {requested} "
+                    "needs a re-index: send the whole corpus again with `reindex: true` to "
+                    "rebuild it with the new settings",
+                    field="settings",
                 )
-            model_info: dict[str, Any] = await self._embedder.info.remote()
-            info = await asyncio.to_thread(
-                self._store.create, ref, settings, int(model_info["dim"])
+            return info, False
+        defaults = self._args.knowledge_base_settings(ref.namespace, ref.name)
+        settings = requested or IndexSettings(
+            chunk_size=defaults.chunk_size,
+            chunk_overlap=defaults.chunk_overlap,
+            hybrid=defaults.hybrid,
+            embedding_model=self._args.embedding.model,
+        )
+        self._check_embedding_model(settings)
+        info = await asyncio.to_thread(self._store.create, ref, settings, await self._dim())
+        logger.info("created knowledge base %s (%s)", ref, settings)
+        return info, True
+
+    async def _reindex(
+        self,
+        current: KnowledgeBaseInfo,
+        settings: IndexSettings,
+        documents: list[SourceDocument],
+        keep: Sequence[str],
+    ) -> IngestReport:
+        if keep:
+            raise InvalidArgument(
+                "a re-index builds the new index from this request alone, so documents named "
+                "in `keep` would be lost; send the whole corpus in one request without `keep`",
+                field="keep",
             )
-            logger.info("created knowledge base %s (%s)", ref, settings)
-            return info, True
+        self._check_embedding_model(settings)
+        counted = await asyncio.to_thread(self._store.describe, current.ref, counts=True)
+        report = await reindex(
+            counted or current,
+            settings,
+            documents,
+            dim=await self._dim(),
+            store=self._store,
+            run=asyncio.to_thread,
+            token_spans=self._token_spans,
+            embed=self._embed_documents,
+            max_document_bytes=self._args.limits.max_document_bytes,
+        )
+        logger.info(
+            "re-indexed knowledge base %s: %s → %s", current.ref, current.settings, settings
+        )
+        return report
+
+    def _check_embedding_model(self, settings: IndexSettings) -> None:
+        if settings.embedding_model != self._args.embedding.model:
+            raise FailedPrecondition(
+                f"this service embeds with {self._args.embedding.model!r}, not "
+                f"{settings.embedding_model!r}",
+                field="settings.embedding_model",
+            )
+
+    async def _dim(self) -> int:
+        model_info: dict[str, Any] = await self._embedder.info.remote()
+        return int(model_info["dim"])
 
     async def _token_spans(self, texts: Sequence[str]) -> list[list[TokenSpan]]:
         spans: list[list[TokenSpan]] = await self._embedder.token_spans.remote(list(texts))

@@ -185,6 +185,7 @@ def ingest_response(report: IngestReport) -> pb.IngestResponse:
         chunks_written=report.chunks_written,
         chunks_deleted=report.chunks_deleted,
         created_knowledge_base=report.created_knowledge_base,
+        reindexed=report.reindexed,
         embed_ms=report.embed_ms,
         total_ms=report.total_ms,
     )
@@ -196,7 +197,8 @@ def delete_response(report: DeleteReport) -> pb.DeleteDocumentsResponse:
     )
 
 
-def knowledge_base_proto(info: KnowledgeBaseInfo) -> pb.KnowledgeBase:
+def knowledge_base_proto(info: KnowledgeBaseInfo, adapters: Sequence[str] = ()) -> pb.KnowledgeBase:
+    """What GetKnowledgeBase answers: the knowledge base, and the generator's loaded adapters."""
     message = pb.KnowledgeBase(
         namespace=info.ref.namespace,
         name=info.ref.name,
@@ -204,6 +206,7 @@ def knowledge_base_proto(info: KnowledgeBaseInfo) -> pb.KnowledgeBase:
         chunks=info.chunks,
         settings=settings_proto(info.settings),
         collection=info.collection,
+        loaded_adapters=sorted(adapters),
     )
     if info.last_ingested:
         message.last_ingested.CopyFrom(_timestamp(info.last_ingested))

@@ -187,6 +187,7 @@ class IngestReport:
     chunks_written: int = 0
     chunks_deleted: int = 0
     created_knowledge_base: bool = False
+    reindexed: bool = False  # a re-index replaced the knowledge base's index
     embed_ms: float = 0.0
     total_ms: float = 0.0
 

@@ -1,13 +1,13 @@
-"""Knowledge bases in Milvus: one collection per knowledge base, queried through an alias.
+"""Knowledge bases in Milvus: collection versions of a knowledge base, queried through an alias.
 
 The same code talks to a local Milvus Lite server and to a Milvus cluster (`MilvusClient(uri)`).
-Collections are created with an explicit schema and index parameters. A knowledge base's index
-settings live in the collection's properties, so every replica reads the same truth.
+A knowledge base is born as collection `<alias>_v1`; a re-index builds `<alias>_v<n+1>` beside
+the current version, then switches the alias to it and drops the old one, so queries never see a
+half-built index. Layout and settings properties: stores/milvus_schema.py.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -23,15 +23,16 @@ from ragtune_serving.rag.records import (
     KnowledgeBaseInfo,
     KnowledgeBaseRef,
 )
+from ragtune_serving.stores.milvus_schema import (
+    INGESTED_PROPERTY,
+    MAX_TEXT_CHARS,
+    collection_layout,
+    read_settings,
+    settings_properties,
+)
 
-SETTINGS_PROPERTY = "ragtune.settings"
-KB_PROPERTY = "ragtune.knowledge_base"
-INGESTED_PROPERTY = "ragtune.last_ingested"
-HNSW_PARAMS = {"M": 16, "efConstruction": 200}
 SEARCH_EF = 64
 RRF_K = 60
-MAX_TEXT_CHARS = 65_535
-MAX_ID_CHARS = 1024
 OUTPUT_FIELDS = ["document_id", "chunk", "text", "source_uri", "metadata"]
 QUERY_PAGE = 1000
 WRITE_BATCH = 2000
@@ -65,10 +66,9 @@ class MilvusKnowledgeStore:
             return None
         description = self._call(self._client.describe_collection, alias)
         properties = description.get("properties") or {}
-        raw = properties.get(SETTINGS_PROPERTY)
-        if raw is None:
+        settings = read_settings(properties)
+        if settings is None:
             return None  # created but never finished; `create` repairs it
-        settings = IndexSettings(**json.loads(raw))
         self._ensure_loaded(alias)
         info = KnowledgeBaseInfo(
             ref=ref,
@@ -84,63 +84,65 @@ class MilvusKnowledgeStore:
 
     def create(self, ref: KnowledgeBaseRef, settings: IndexSettings, dim: int) -> KnowledgeBaseInfo:
         """Create the collection (version 1) and its alias; idempotent."""
-        from pymilvus import DataType, Function, FunctionType
-
         alias = collection_alias(ref)
         physical = collection_name(ref, 1)
-        client = self._client
-        if not self._call(client.has_collection, physical):
-            schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
-            schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=MAX_ID_CHARS)
-            schema.add_field("document_id", DataType.VARCHAR, max_length=MAX_ID_CHARS)
-            schema.add_field("chunk", DataType.INT64)
-            schema.add_field(
-                "text", DataType.VARCHAR, max_length=MAX_TEXT_CHARS, enable_analyzer=settings.hybrid
-            )
-            schema.add_field("content_hash", DataType.VARCHAR, max_length=64)
-            schema.add_field("source_uri", DataType.VARCHAR, max_length=2048)
-            schema.add_field("metadata", DataType.JSON)
-            schema.add_field("dense", DataType.FLOAT_VECTOR, dim=dim)
-            index = client.prepare_index_params()
-            index.add_index("dense", index_type="HNSW", metric_type="COSINE", params=HNSW_PARAMS)
-            index.add_index("document_id", index_type="INVERTED")
-            if settings.hybrid:
-                schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-                schema.add_function(
-                    Function(
-                        name="text_bm25",
-                        function_type=FunctionType.BM25,
-                        input_field_names=["text"],
-                        output_field_names=["sparse"],
-                    )
-                )
-                index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
-            self._call(
-                client.create_collection,
-                physical,
-                schema=schema,
-                index_params=index,
-                consistency_level="Strong",
-            )
-        properties = {
-            SETTINGS_PROPERTY: json.dumps(
-                {
-                    "chunk_size": settings.chunk_size,
-                    "chunk_overlap": settings.chunk_overlap,
-                    "hybrid": settings.hybrid,
-                    "embedding_model": settings.embedding_model,
-                }
-            ),
-            KB_PROPERTY: str(ref),
-        }
-        self._call(client.alter_collection_properties, physical, properties)
-        if alias not in self._call(client.list_aliases, physical).get("aliases", []):
-            self._call(client.create_alias, physical, alias)
+        self._create_collection(physical, ref, settings, dim)
+        if alias not in self._call(self._client.list_aliases, physical).get("aliases", []):
+            self._call(self._client.create_alias, physical, alias)
         return KnowledgeBaseInfo(ref=ref, settings=settings, collection=alias)
+
+    def create_version(
+        self, ref: KnowledgeBaseRef, settings: IndexSettings, dim: int
+    ) -> KnowledgeBaseInfo:
+        """A new, empty collection version beside the current one, for a re-index.
+
+        The returned info names the new collection itself: ingest into it, then `promote` it.
+        Queries keep going through the alias to the current version meanwhile.
+        """
+        version = max(self._versions(ref), default=0) + 1
+        physical = collection_name(ref, version)
+        self._create_collection(physical, ref, settings, dim)
+        return KnowledgeBaseInfo(ref=ref, settings=settings, collection=physical)
+
+    def promote(self, built: KnowledgeBaseInfo) -> None:
+        """Switch the alias to the version `create_version` made, then drop every other version."""
+        alias = collection_alias(built.ref)
+        self._call(self._client.alter_alias, built.collection, alias)
+        for name in self._versions(built.ref).values():
+            if name != built.collection:
+                self._call(self._client.drop_collection, name)
+        self._flushes.pop(alias, None)
+        self._flushes.pop(built.collection, None)
+
+    def discard(self, built: KnowledgeBaseInfo) -> None:
+        """Drop a version `create_version` made that will not be promoted (a failed re-index)."""
+        if not self._call(self._client.has_collection, built.collection):
+            return
+        if self._call(self._client.list_aliases, built.collection).get("aliases"):
+            raise ValueError(f"{built.collection} serves {built.ref}; it is not discarded")
+        self._call(self._client.drop_collection, built.collection)
+        self._flushes.pop(built.collection, None)
+
+    def drop(self, ref: KnowledgeBaseRef) -> bool:
+        """Drop the knowledge base: its alias, then every collection version.
+
+        True if any of them was there. Dropping an absent knowledge base is not an error, so a
+        retried drop finishes what an interrupted one began.
+        """
+        alias = collection_alias(ref)
+        has_alias = bool(self._call(self._client.has_collection, alias))
+        versions = self._versions(ref)
+        if has_alias:
+            self._call(self._client.drop_alias, alias)
+        for name in versions.values():
+            self._call(self._client.drop_collection, name)
+        self._flushes.pop(alias, None)
+        return has_alias or bool(versions)
 
     def mark_ingested(self, info: KnowledgeBaseInfo, when: float | None = None) -> None:
         """Record when the knowledge base last changed."""
-        physical = self._call(self._client.describe_alias, info.collection)["collection_name"]
+        alias = collection_alias(info.ref)
+        physical = info.collection if info.collection != alias else self._target(alias)
         stamp = f"{time.time() if when is None else when:.3f}"
         self._call(self._client.alter_collection_properties, physical, {INGESTED_PROPERTY: stamp})
 
@@ -296,6 +298,37 @@ class MilvusKnowledgeStore:
         ]
 
     # -- internals -------------------------------------------------------------------------
+
+    def _create_collection(
+        self, physical: str, ref: KnowledgeBaseRef, settings: IndexSettings, dim: int
+    ) -> None:
+        """Create collection `physical` (unless it exists) and record `settings` on it."""
+        if not self._call(self._client.has_collection, physical):
+            schema, index = collection_layout(self._client, settings, dim)
+            self._call(
+                self._client.create_collection,
+                physical,
+                schema=schema,
+                index_params=index,
+                consistency_level="Strong",
+            )
+        properties = settings_properties(ref, settings)
+        self._call(self._client.alter_collection_properties, physical, properties)
+
+    def _versions(self, ref: KnowledgeBaseRef) -> dict[int, str]:
+        """Version number → collection name, for every collection version of `ref`."""
+        prefix = collection_alias(ref) + "_v"
+        names: list[str] = self._call(self._client.list_collections)
+        return {
+            int(name[len(prefix) :]): name
+            for name in names
+            if name.startswith(prefix) and name[len(prefix) :].isdigit()
+        }
+
+    def _target(self, alias: str) -> str:
+        """The collection `alias` points at."""
+        target: str = self._call(self._client.describe_alias, alias)["collection_name"]
+        return target
 
     def _ensure_loaded(self, collection: str) -> None:
         """Load a released collection (Milvus Lite releases every collection on restart)."""

@@ -198,18 +198,20 @@ class KnowledgeBaseSettings(_message.Message):
     def __init__(self, chunk_size: _Optional[int] = ..., chunk_overlap: _Optional[int] = ..., hybrid: _Optional[bool] = ..., embedding_model: _Optional[str] = ...) -> None: ...
 
 class IngestRequest(_message.Message):
-    __slots__ = ("knowledge_base", "documents", "prune", "settings", "keep")
+    __slots__ = ("knowledge_base", "documents", "prune", "settings", "keep", "reindex")
     KNOWLEDGE_BASE_FIELD_NUMBER: _ClassVar[int]
     DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
     PRUNE_FIELD_NUMBER: _ClassVar[int]
     SETTINGS_FIELD_NUMBER: _ClassVar[int]
     KEEP_FIELD_NUMBER: _ClassVar[int]
+    REINDEX_FIELD_NUMBER: _ClassVar[int]
     knowledge_base: str
     documents: _containers.RepeatedCompositeFieldContainer[Document]
     prune: bool
     settings: KnowledgeBaseSettings
     keep: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, knowledge_base: _Optional[str] = ..., documents: _Optional[_Iterable[_Union[Document, _Mapping]]] = ..., prune: _Optional[bool] = ..., settings: _Optional[_Union[KnowledgeBaseSettings, _Mapping]] = ..., keep: _Optional[_Iterable[str]] = ...) -> None: ...
+    reindex: bool
+    def __init__(self, knowledge_base: _Optional[str] = ..., documents: _Optional[_Iterable[_Union[Document, _Mapping]]] = ..., prune: _Optional[bool] = ..., settings: _Optional[_Union[KnowledgeBaseSettings, _Mapping]] = ..., keep: _Optional[_Iterable[str]] = ..., reindex: _Optional[bool] = ...) -> None: ...
 
 class DocumentResult(_message.Message):
     __slots__ = ("id", "outcome", "reason", "chunks")
@@ -224,20 +226,22 @@ class DocumentResult(_message.Message):
     def __init__(self, id: _Optional[str] = ..., outcome: _Optional[_Union[DocumentOutcome, str]] = ..., reason: _Optional[str] = ..., chunks: _Optional[int] = ...) -> None: ...
 
 class IngestResponse(_message.Message):
-    __slots__ = ("results", "chunks_written", "chunks_deleted", "created_knowledge_base", "embed_ms", "total_ms")
+    __slots__ = ("results", "chunks_written", "chunks_deleted", "created_knowledge_base", "embed_ms", "total_ms", "reindexed")
     RESULTS_FIELD_NUMBER: _ClassVar[int]
     CHUNKS_WRITTEN_FIELD_NUMBER: _ClassVar[int]
     CHUNKS_DELETED_FIELD_NUMBER: _ClassVar[int]
     CREATED_KNOWLEDGE_BASE_FIELD_NUMBER: _ClassVar[int]
     EMBED_MS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_MS_FIELD_NUMBER: _ClassVar[int]
+    REINDEXED_FIELD_NUMBER: _ClassVar[int]
     results: _containers.RepeatedCompositeFieldContainer[DocumentResult]
     chunks_written: int
     chunks_deleted: int
     created_knowledge_base: bool
     embed_ms: float
     total_ms: float
-    def __init__(self, results: _Optional[_Iterable[_Union[DocumentResult, _Mapping]]] = ..., chunks_written: _Optional[int] = ..., chunks_deleted: _Optional[int] = ..., created_knowledge_base: _Optional[bool] = ..., embed_ms: _Optional[float] = ..., total_ms: _Optional[float] = ...) -> None: ...
+    reindexed: bool
+    def __init__(self, results: _Optional[_Iterable[_Union[DocumentResult, _Mapping]]] = ..., chunks_written: _Optional[int] = ..., chunks_deleted: _Optional[int] = ..., created_knowledge_base: _Optional[bool] = ..., embed_ms: _Optional[float] = ..., total_ms: _Optional[float] = ..., reindexed: _Optional[bool] = ...) -> None: ...
 
 class DeleteDocumentsRequest(_message.Message):
     __slots__ = ("knowledge_base", "document_ids")
@@ -264,7 +268,7 @@ class GetKnowledgeBaseRequest(_message.Message):
     def __init__(self, knowledge_base: _Optional[str] = ...) -> None: ...
 
 class KnowledgeBase(_message.Message):
-    __slots__ = ("namespace", "name", "documents", "chunks", "settings", "last_ingested", "collection")
+    __slots__ = ("namespace", "name", "documents", "chunks", "settings", "last_ingested", "collection", "loaded_adapters")
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
@@ -272,6 +276,7 @@ class KnowledgeBase(_message.Message):
     SETTINGS_FIELD_NUMBER: _ClassVar[int]
     LAST_INGESTED_FIELD_NUMBER: _ClassVar[int]
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    LOADED_ADAPTERS_FIELD_NUMBER: _ClassVar[int]
     namespace: str
     name: str
     documents: int
@@ -279,7 +284,20 @@ class KnowledgeBase(_message.Message):
     settings: KnowledgeBaseSettings
     last_ingested: _timestamp_pb2.Timestamp
     collection: str
-    def __init__(self, namespace: _Optional[str] = ..., name: _Optional[str] = ..., documents: _Optional[int] = ..., chunks: _Optional[int] = ..., settings: _Optional[_Union[KnowledgeBaseSettings, _Mapping]] = ..., last_ingested: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., collection: _Optional[str] = ...) -> None: ...
+    loaded_adapters: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, namespace: _Optional[str] = ..., name: _Optional[str] = ..., documents: _Optional[int] = ..., chunks: _Optional[int] = ..., settings: _Optional[_Union[KnowledgeBaseSettings, _Mapping]] = ..., last_ingested: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., collection: _Optional[str] = ..., loaded_adapters: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class DeleteKnowledgeBaseRequest(_message.Message):
+    __slots__ = ("knowledge_base",)
+    KNOWLEDGE_BASE_FIELD_NUMBER: _ClassVar[int]
+    knowledge_base: str
+    def __init__(self, knowledge_base: _Optional[str] = ...) -> None: ...
+
+class DeleteKnowledgeBaseResponse(_message.Message):
+    __slots__ = ("existed",)
+    EXISTED_FIELD_NUMBER: _ClassVar[int]
+    existed: bool
+    def __init__(self, existed: _Optional[bool] = ...) -> None: ...
 
 class WatchLatencyRequest(_message.Message):
     __slots__ = ("knowledge_base", "interval_seconds", "max_updates")

@@ -59,6 +59,11 @@ class RagServiceStub:
                 request_serializer=ragtune_dot_v1_dot_ragtune__pb2.GetKnowledgeBaseRequest.SerializeToString,
                 response_deserializer=ragtune_dot_v1_dot_ragtune__pb2.KnowledgeBase.FromString,
                 _registered_method=True)
+        self.DeleteKnowledgeBase = channel.unary_unary(
+                '/ragtune.v1.RagService/DeleteKnowledgeBase',
+                request_serializer=ragtune_dot_v1_dot_ragtune__pb2.DeleteKnowledgeBaseRequest.SerializeToString,
+                response_deserializer=ragtune_dot_v1_dot_ragtune__pb2.DeleteKnowledgeBaseResponse.FromString,
+                _registered_method=True)
         self.WatchLatency = channel.unary_stream(
                 '/ragtune.v1.RagService/WatchLatency',
                 request_serializer=ragtune_dot_v1_dot_ragtune__pb2.WatchLatencyRequest.SerializeToString,
@@ -104,6 +109,14 @@ class RagServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteKnowledgeBase(self, request, context):
+        """Drop a knowledge base: its alias and every collection version behind it. Idempotent:
+        an absent knowledge base answers `existed: false`, not NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def WatchLatency(self, request, context):
         """Rolling p50/p90/p99 per stage for one knowledge base, every interval.
         """
@@ -138,6 +151,11 @@ def add_RagServiceServicer_to_server(servicer, server):
                     servicer.GetKnowledgeBase,
                     request_deserializer=ragtune_dot_v1_dot_ragtune__pb2.GetKnowledgeBaseRequest.FromString,
                     response_serializer=ragtune_dot_v1_dot_ragtune__pb2.KnowledgeBase.SerializeToString,
+            ),
+            'DeleteKnowledgeBase': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteKnowledgeBase,
+                    request_deserializer=ragtune_dot_v1_dot_ragtune__pb2.DeleteKnowledgeBaseRequest.FromString,
+                    response_serializer=ragtune_dot_v1_dot_ragtune__pb2.DeleteKnowledgeBaseResponse.SerializeToString,
             ),
             'WatchLatency': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchLatency,
@@ -280,6 +298,33 @@ class RagService:
             '/ragtune.v1.RagService/GetKnowledgeBase',
             ragtune_dot_v1_dot_ragtune__pb2.GetKnowledgeBaseRequest.SerializeToString,
             ragtune_dot_v1_dot_ragtune__pb2.KnowledgeBase.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteKnowledgeBase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ragtune.v1.RagService/DeleteKnowledgeBase',
+            ragtune_dot_v1_dot_ragtune__pb2.DeleteKnowledgeBaseRequest.SerializeToString,
+            ragtune_dot_v1_dot_ragtune__pb2.DeleteKnowledgeBaseResponse.FromString,
             options,
             channel_credentials,
             insecure,
