@@ -109,9 +109,10 @@ def test_adapters_change_only_the_user_config_never_the_args() -> None:
 
 
 def test_user_config_names_the_generator_deployment() -> None:
-    from ragtune_serving.deployments.generator import Generator
+    from ragtune_serving.deployments import generator
 
-    assert Generator.name == GENERATOR_DEPLOYMENT
+    deployment: Any = generator.Generator  # a Serve Deployment, which mypy sees as the class
+    assert deployment.name == GENERATOR_DEPLOYMENT
 
 
 @pytest.mark.parametrize(
