@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 import kopf
 
-from ragtune_operator import handlers
+from ragtune_operator import convergence
+from ragtune_operator import handlers as _registers_the_handlers  # noqa: F401
 from ragtune_operator.settings import OperatorSettings
 
 
@@ -33,10 +34,10 @@ def run(
     if direct:
         overrides["direct_dashboard_url"] = direct.rstrip("/")
     default_milvus = OperatorSettings.model_fields["milvus_uri"].default
-    if milvus_uri and handlers.SETTINGS.milvus_uri == default_milvus:
+    if milvus_uri and convergence.SETTINGS.milvus_uri == default_milvus:
         overrides["milvus_uri"] = milvus_uri
     if overrides:
-        handlers.use_settings(handlers.SETTINGS.model_copy(update=overrides))
+        convergence.use_settings(convergence.SETTINGS.model_copy(update=overrides))
     kopf.configure(verbose=verbose, log_format=kopf.LogFormat.PLAIN)
     logging.getLogger("kubernetes").setLevel(logging.WARNING)
     kopf.run(

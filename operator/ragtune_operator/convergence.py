@@ -1,0 +1,402 @@
+"""What the operator does for each event, between kopf and the clients: plan a namespace and
+apply the plan, bring a knowledge base's index and status up to date, drop its collection,
+judge an adapter. Decisions come from render/ and reconcile/ (pure); I/O goes through clients/.
+
+Every KnowledgeBase or Adapter event re-plans its namespace (one Serve application serves all of
+a namespace's knowledge bases) and applies the plan idempotently; a timer per knowledge base
+re-checks serving, re-ingests when its documents changed and rewrites its status, so status
+converges to the truth even when nothing in the spec moves (KubeRay finishing a rollout, a
+ConfigMap edit, a replica restart).
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import kopf
+from pydantic import ValidationError
+
+from ragtune_operator import conventions as c
+from ragtune_operator.clients import fetching, gateway, kube, raydashboard
+from ragtune_operator.reconcile import documents as docs
+from ragtune_operator.reconcile import status as st
+from ragtune_operator.reconcile.changes import classify
+from ragtune_operator.render import rayservice as rs
+from ragtune_operator.render import serveconfig
+from ragtune_operator.settings import OperatorSettings, load_settings
+from ragtune_operator.specs import (
+    AdapterResource,
+    AdapterSpec,
+    KnowledgeBaseResource,
+    KnowledgeBaseSpec,
+)
+
+SETTINGS: OperatorSettings = load_settings()
+APP_NAME = "ragtune"  # the Serve application's name (build_serve_config's default)
+COSTS = {
+    "in-place": "replicas are reconfigured or rolled, the Ray cluster stays",
+    "reindex": "a new collection is built beside the old one, then the alias is swapped",
+    "cluster": "KubeRay brings up a new Ray cluster and switches over when it serves",
+}
+
+_namespace_locks: dict[str, threading.Lock] = {}
+_object_locks: dict[tuple[str, str], threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def use_settings(settings: OperatorSettings) -> None:
+    """Replace the settings read from the environment (the CLI's `--direct`)."""
+    global SETTINGS
+    SETTINGS = settings
+
+
+def _lock(table: dict[Any, threading.Lock], key: Any) -> threading.Lock:
+    with _locks_guard:
+        return table.setdefault(key, threading.Lock())
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """An object as the in-memory index holds it: identity, raw spec and status."""
+
+    name: str
+    uid: str
+    generation: int
+    spec: dict[str, Any]
+    status: dict[str, Any]
+    deleting: bool
+
+
+def seen(body: kopf.Body) -> Seen:
+    meta = body.get("metadata") or {}
+    return Seen(
+        name=str(meta.get("name")),
+        uid=str(meta.get("uid") or ""),
+        generation=int(meta.get("generation") or 1),
+        spec=dict(body.get("spec") or {}),
+        status=dict(body.get("status") or {}),
+        deleting=bool(meta.get("deletionTimestamp")),
+    )
+
+
+Indexes = tuple["kopf.Index[str, Seen]", "kopf.Index[str, Seen]"]
+
+
+def _parse_kbs(
+    namespace: str, items: Iterable[Seen]
+) -> tuple[list[KnowledgeBaseResource], dict[str, str]]:
+    parsed, invalid = [], {}
+    for item in items:
+        if item.deleting:
+            continue
+        try:
+            spec = KnowledgeBaseSpec.model_validate(item.spec)
+        except ValidationError as error:
+            invalid[item.name] = _validation_message(error)
+            continue
+        parsed.append(KnowledgeBaseResource(namespace, item.name, item.uid, item.generation, spec))
+    return parsed, invalid
+
+
+def _parse_adapters(namespace: str, items: Iterable[Seen]) -> list[AdapterResource]:
+    parsed = []
+    for item in items:
+        if item.deleting:
+            continue
+        try:
+            spec = AdapterSpec.model_validate(item.spec)
+        except ValidationError:
+            continue  # reported on the Adapter itself; references to it fail as missing
+        parsed.append(AdapterResource(namespace, item.name, item.uid, item.generation, spec))
+    return parsed
+
+
+def _validation_message(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "spec"
+    return f"spec.{where}: {first['msg']}"
+
+
+def apply_namespace(
+    namespace: str, kb_index: kopf.Index[str, Seen], adapter_index: kopf.Index[str, Seen]
+) -> serveconfig.ServePlan:
+    """Plan the namespace and make the cluster serve that plan; returns the plan."""
+    kbs, invalid = _parse_kbs(namespace, kb_index.get(namespace, []))
+    adapter_list = _parse_adapters(namespace, adapter_index.get(namespace, []))
+    plan = serveconfig.plan(kbs, SETTINGS, adapter_list)
+    plan.refused.update(invalid)
+    served = [kb for kb in kbs if kb.name in plan.served]
+    with _lock(_namespace_locks, namespace):
+        try:
+            _apply(namespace, plan, served)
+        except (kube.KubeError, raydashboard.DashboardError) as error:
+            raise kopf.TemporaryError(f"applying the namespace plan: {error}", delay=10) from error
+    return plan
+
+
+def _apply(
+    namespace: str, plan: serveconfig.ServePlan, served: list[KnowledgeBaseResource]
+) -> None:
+    if plan.args is None:
+        if SETTINGS.direct:
+            if raydashboard.application(SETTINGS.direct_dashboard_url, APP_NAME) is not None:
+                raydashboard.remove(SETTINGS.direct_dashboard_url)
+        else:
+            kube.delete("RayService", namespace, c.RAYSERVICE_NAME)
+            kube.delete("Service", namespace, c.GRPC_SERVICE_NAME)
+        return
+    config = serveconfig.serve_config(plan, SETTINGS)
+    if SETTINGS.direct:
+        raydashboard.apply(SETTINGS.direct_dashboard_url, config)
+        return
+    generator = served[0].spec.generator
+    kube.apply(rs.rayservice(namespace, config, generator, served, SETTINGS))
+    kube.apply(rs.grpc_service(namespace, served, SETTINGS))
+
+
+def _serving(namespace: str) -> st.Verdict:
+    try:
+        if SETTINGS.direct:
+            app = raydashboard.application(SETTINGS.direct_dashboard_url, APP_NAME)
+            return st.serving_from_application(app)
+        return st.serving_from_rayservice(kube.rayservice(namespace))
+    except (kube.KubeError, raydashboard.DashboardError) as error:
+        return st.Verdict("Unknown", "ServingUnknown", str(error))
+
+
+def _endpoint(namespace: str) -> str:
+    """The gRPC address clients of this namespace's knowledge bases call."""
+    if SETTINGS.direct:
+        host = urlsplit(SETTINGS.gateway_for(namespace)).hostname
+        return f"{host}:{SETTINGS.grpc_port}"
+    return rs.endpoint(namespace, SETTINGS)
+
+
+def announce_change(body: kopf.Body, old: Any, new: Any) -> None:
+    try:
+        change = classify(
+            KnowledgeBaseSpec.model_validate(dict(old)), KnowledgeBaseSpec.model_validate(dict(new))
+        )
+    except ValidationError:
+        return  # the new spec's problem is reported in status by converge()
+    if change.kind == "none":
+        return
+    reason = "".join(part.capitalize() for part in change.kind.split("-")) + "Change"
+    kopf.info(body, reason=reason, message=f"{change.reason}; {COSTS[change.kind]}")
+
+
+def converge(
+    namespace: str,
+    name: str,
+    body: kopf.Body,
+    patch: kopf.Patch,
+    kb_index: kopf.Index[str, Seen],
+    adapter_index: kopf.Index[str, Seen],
+    logger: kopf.Logger,
+) -> None:
+    """Serve the namespace's plan, bring this knowledge base's index up to date, write status."""
+    with _lock(_object_locks, (namespace, name)):
+        observed = seen(body)
+        plan = apply_namespace(namespace, kb_index, adapter_index)
+        refused = plan.refused.get(name, "")
+        serving = st.Verdict("False", "Refused", refused) if refused else _serving(namespace)
+        before: dict[str, Any] = dict(observed.status)
+        status: dict[str, Any] = {}
+        indexed = st.Verdict("Unknown", "WaitingForServing", "not indexed yet")
+        if not refused:
+            spec = KnowledgeBaseSpec.model_validate(observed.spec)
+            indexed = _index(namespace, name, spec, serving, before, status, body, logger)
+            if serving.status == "True":
+                _observe(namespace, name, plan, status)
+            status["endpoint"] = _endpoint(namespace)
+        facts = st.Facts(observed.generation, refused, serving, indexed, plan.pending.get(name, ()))
+        conditions = st.conditions(facts, before.get("conditions") or [], _now())
+        status.update(
+            phase=st.phase(facts), conditions=conditions, observedGeneration=observed.generation
+        )
+        for changed in st.transitions(before.get("conditions") or [], conditions):
+            if changed["type"] == "Ready":
+                post = kopf.warn if st.is_problem(facts) else kopf.info
+                post(body, reason=changed["reason"], message=changed["message"])
+        for key, value in status.items():
+            if before.get(key) != value:
+                patch.status[key] = value
+
+
+def _index(
+    namespace: str,
+    name: str,
+    spec: KnowledgeBaseSpec,
+    serving: st.Verdict,
+    before: dict[str, Any],
+    status: dict[str, Any],
+    body: kopf.Body,
+    logger: kopf.Logger,
+) -> st.Verdict:
+    """Ingest when the documents or index settings changed since the last ingest."""
+    try:
+        found = fetching.documents(spec, namespace, name)
+    except (fetching.SourceUnavailable, kube.KubeError) as error:
+        return st.Verdict("False", "SourceUnavailable", str(error))
+    duplicates = docs.duplicate_ids(found)
+    if duplicates:
+        return st.Verdict(
+            "False", "DuplicateDocuments", f"document ids appear twice: {', '.join(duplicates)}"
+        )
+    settings = docs.index_settings(spec)
+    digest = docs.digest(found, settings)
+    if before.get("indexedDigest") == digest:
+        return st.Verdict("True", "Indexed", _counts(before))
+    if serving.status != "True":
+        return st.Verdict("False", "WaitingForServing", "documents are ingested once it serves")
+    request = {
+        "knowledgeBase": c.knowledge_base_address(namespace, name),
+        "documents": list(found),
+        "prune": True,
+        "reindex": True,
+        "settings": settings,
+    }
+    try:
+        reply = gateway.ingest(SETTINGS.gateway_for(namespace), request, SETTINGS.request_timeout_s)
+    except gateway.GatewayUnreachable as error:
+        return st.Verdict("False", "GatewayUnreachable", str(error))
+    except gateway.GatewayError as error:
+        return st.Verdict("False", "IngestFailed", str(error))
+    status["indexedDigest"] = digest
+    status["lastIngested"] = _now()
+    message = _ingest_summary(reply)
+    logger.info("ingested %s/%s: %s", namespace, name, message)
+    kopf.info(body, reason="Ingested", message=message)
+    refused = [
+        r for r in reply.get("results", []) if r.get("outcome") == "DOCUMENT_OUTCOME_REFUSED"
+    ]
+    if refused:
+        listed = "; ".join(f"{r['id']}: {r.get('reason', '')}" for r in refused[:5])
+        return st.Verdict("True", "PartlyIndexed", f"{len(refused)} documents refused: {listed}")
+    return st.Verdict("True", "Indexed", message)
+
+
+def _ingest_summary(reply: dict[str, Any]) -> str:
+    outcomes: dict[str, int] = {}
+    for result in reply.get("results", []):
+        outcome = str(result.get("outcome", "")).removeprefix("DOCUMENT_OUTCOME_").lower()
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    parts = [f"{n} {outcome}" for outcome, n in sorted(outcomes.items())]
+    if reply.get("reindexed"):
+        parts.append("re-indexed into a new collection")
+    written = reply.get("chunksWritten", 0)
+    deleted = reply.get("chunksDeleted", 0)
+    return f"documents: {', '.join(parts) or 'none'}; chunks +{written} -{deleted}"
+
+
+def _counts(status: dict[str, Any]) -> str:
+    return f"{status.get('documents', 0)} documents, {status.get('chunks', 0)} chunks"
+
+
+def _observe(
+    namespace: str, name: str, plan: serveconfig.ServePlan, status: dict[str, Any]
+) -> None:
+    """Counts and loaded adapters as the serving side reports them."""
+    try:
+        info = gateway.describe(SETTINGS.gateway_for(namespace), namespace, name)
+    except (gateway.GatewayUnreachable, gateway.GatewayError):
+        return
+    status["documents"] = int(info.get("documents", 0))
+    status["chunks"] = int(info.get("chunks", 0))
+    loaded = set(info.get("loadedAdapters", []))
+    status["adapters"] = [a for a in plan.uses.get(name, ()) if a in loaded]
+
+
+def _adapter_verdict(
+    namespace: str, name: str, spec: AdapterSpec, users: list[str]
+) -> tuple[st.Verdict, str]:
+    if spec.source is None:
+        return st.Verdict(
+            "False",
+            "TrainingUnavailable",
+            "training by the operator is not available in this version",
+        ), "Pending"
+    if not users:
+        return st.Verdict(
+            "False", "Unused", "no served knowledge base references it; it loads when one does"
+        ), "Pending"
+    if spec.purpose == "rerank":
+        return st.Verdict("True", "Referenced", f"used by {', '.join(users)}"), "Ready"
+    try:
+        info = gateway.describe(SETTINGS.gateway_for(namespace), namespace, users[0])
+    except (gateway.GatewayUnreachable, gateway.GatewayError) as error:
+        return st.Verdict(
+            "False", "Loading", f"the generator cannot be asked yet: {error}"
+        ), "Pending"
+    if name in info.get("loadedAdapters", []):
+        return st.Verdict(
+            "True", "Loaded", f"loaded on the generator for {', '.join(users)}"
+        ), "Ready"
+    return st.Verdict("False", "Loading", "the generator has not loaded it yet"), "Pending"
+
+
+def drop(namespace: str, name: str, body: kopf.Body, retry: int, indexes: Indexes) -> None:
+    """Drop the collection (unless retained), then serve the namespace without it."""
+    observed = seen(body)
+    if observed.spec.get("retainPolicy") == "Retain":
+        kopf.info(body, reason="Retained", message="retainPolicy Retain: the collection stays")
+    elif observed.status.get("indexedDigest"):
+        try:
+            existed = gateway.drop(SETTINGS.gateway_for(namespace), namespace, name)
+        except (gateway.GatewayUnreachable, gateway.GatewayError) as error:
+            if retry < SETTINGS.drop_retries:
+                raise kopf.TemporaryError(
+                    f"the collection is not dropped yet ({error}); retrying",
+                    delay=SETTINGS.resync_interval_s,
+                ) from error
+            kopf.warn(
+                body,
+                reason="CollectionLeft",
+                message=f"gave up dropping the collection after {retry} attempts ({error}); "
+                "drop it by hand",
+            )
+        else:
+            what = "dropped its collection" if existed else "it had no collection"
+            kopf.info(body, reason="Dropped", message=what)
+    apply_namespace(namespace, *indexes)
+
+
+def adapter_status(namespace: str, name: str, body: kopf.Body, indexes: Indexes) -> dict[str, Any]:
+    """An Adapter's status: Ready once a knowledge base using it reports it loaded."""
+    knowledge_bases, adapters = indexes
+    observed = seen(body)
+    users: list[str] = []
+    try:
+        spec = AdapterSpec.model_validate(observed.spec)
+    except ValidationError as error:
+        verdict, phase = st.Verdict("False", "InvalidSpec", _validation_message(error)), "Failed"
+    else:
+        kbs, _invalid = _parse_kbs(namespace, knowledge_bases.get(namespace, []))
+        plan = serveconfig.plan(
+            kbs, SETTINGS, _parse_adapters(namespace, adapters.get(namespace, []))
+        )
+        users = sorted(kb for kb, names in plan.uses.items() if name in names)
+        verdict, phase = _adapter_verdict(namespace, name, spec, users)
+    before = observed.status
+    status: dict[str, Any] = {
+        "phase": phase,
+        "conditions": [
+            st.condition(
+                "Ready", verdict, observed.generation, before.get("conditions") or [], _now()
+            )
+        ],
+        "observedGeneration": observed.generation,
+        "loadedBy": users if phase == "Ready" else [],
+    }
+    if phase != "Failed" and observed.spec.get("source"):
+        status["artifact"] = observed.spec["source"].get("path")
+    return {key: value for key, value in status.items() if before.get(key) != value}
