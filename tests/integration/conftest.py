@@ -53,6 +53,12 @@ def corpus_documents() -> list[pb.Document]:
     ]
 
 
+@pytest.fixture
+def corpus() -> list[pb.Document]:
+    """The sample corpus as documents to ingest."""
+    return corpus_documents()
+
+
 @pytest.fixture(scope="session")
 def corpus_kb(client: RagClient) -> str:
     """The sample corpus, ingested once into its own knowledge base."""
@@ -82,7 +88,7 @@ def tone_adapter(tmp_path_factory: pytest.TempPathFactory) -> Path:
     lora = LoraConfig(
         r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False
     )
-    get_peft_model(AutoModelForCausalLM.from_config(config), lora).save_pretrained(directory)
+    get_peft_model(AutoModelForCausalLM.from_config(config), lora).save_pretrained(str(directory))
     weights = load_file(directory / "adapter_model.safetensors")
     assert weights and all(t.abs().sum() > 0 for n, t in weights.items() if "lora_B" in n)
     return directory
