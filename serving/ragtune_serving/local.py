@@ -14,11 +14,12 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from ragtune_serving import raydashboard
-from ragtune_serving.config import AppArgs, MilvusArgs
+from ragtune_serving.config import AdapterArgs, AppArgs, MilvusArgs
 from ragtune_serving.serveconfig import MODEL_ENV, build_serve_config
 from ragtune_serving.settings import Settings
 
@@ -108,15 +109,23 @@ def start_ray(settings: Settings, say: Say = print) -> None:
     say(f"Ray: head started, dashboard {settings.dashboard_url}")
 
 
-def deploy(settings: Settings, args: AppArgs, say: Say = print) -> None:
-    """Deploy the application through the dashboard and wait until it runs."""
-    config = build_serve_config(
+def serve_config(
+    settings: Settings, args: AppArgs, adapters: Mapping[str, AdapterArgs] | None = None
+) -> dict[str, Any]:
+    """The Serve config the local stack deploys: loopback proxies on the settings' ports."""
+    return build_serve_config(
         args,
+        adapters=adapters,
         app_name=APP_NAME,
         grpc_port=settings.grpc_port,
         http_port=settings.http_port,
         http_host="127.0.0.1",
     )
+
+
+def deploy(settings: Settings, args: AppArgs, say: Say = print) -> None:
+    """Deploy the application through the dashboard and wait until it runs."""
+    config = serve_config(settings, args)
     say("Serve: deploying gateway, embedder, retriever and generator (first start loads models)")
     try:
         raydashboard.put_config(settings.dashboard_url, config)

@@ -19,7 +19,6 @@ from ragtune.v1 import ragtune_pb2 as pb
 from ragtune_serving import local, raydashboard
 from ragtune_serving.client import RagClient
 from ragtune_serving.config import PACKAGED_GENERATOR, AdapterArgs
-from ragtune_serving.serveconfig import build_serve_config
 from ragtune_serving.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -28,14 +27,7 @@ RECONFIGURE_TIMEOUT_S = 180.0
 
 def _deploy(stack: Settings, adapters: Mapping[str, AdapterArgs] | None = None) -> None:
     """PUT the session's serve config (as local.deploy renders it) with `adapters`."""
-    config = build_serve_config(
-        local.app_args(stack),
-        adapters=adapters,
-        app_name=local.APP_NAME,
-        grpc_port=stack.grpc_port,
-        http_port=stack.http_port,
-        http_host="127.0.0.1",
-    )
+    config = local.serve_config(stack, local.app_args(stack), adapters)
     raydashboard.put_config(stack.dashboard_url, config)
 
 
