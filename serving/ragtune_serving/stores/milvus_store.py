@@ -78,9 +78,20 @@ class MilvusKnowledgeStore:
         )
         if not counts:
             return info
-        return replace(
-            info, documents=self._count(alias, "chunk == 0"), chunks=self._count(alias, "")
-        )
+        documents, chunks = self._counts(alias)
+        return replace(info, documents=documents, chunks=chunks)
+
+    def _counts(self, alias: str) -> tuple[int, int]:
+        """Documents and chunks of the one version `alias` points at: counted on that version,
+        so a re-index switching the alias between the two counts cannot mix versions. A version
+        dropped right after a switch is counted again on the new target."""
+        for _ in range(3):
+            target = self._target(alias)
+            try:
+                return self._count(target, "chunk == 0"), self._count(target, "")
+            except NotFound:
+                continue
+        raise Unavailable(f"knowledge base behind {alias} kept changing versions while counted")
 
     def create(self, ref: KnowledgeBaseRef, settings: IndexSettings, dim: int) -> KnowledgeBaseInfo:
         """Create the collection (version 1) and its alias; idempotent."""
