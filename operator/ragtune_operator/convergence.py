@@ -47,6 +47,7 @@ COSTS = {
 _namespace_locks: dict[str, threading.Lock] = {}
 _object_locks: dict[tuple[str, str], threading.Lock] = {}
 _locks_guard = threading.Lock()
+_ingested: dict[str, str] = {}  # knowledge base uid → digest of its last successful ingest
 
 
 def use_settings(settings: OperatorSettings) -> None:
@@ -60,7 +61,7 @@ def _lock(table: dict[Any, threading.Lock], key: Any) -> threading.Lock:
         return table.setdefault(key, threading.Lock())
 
 
-def _now() -> str:
+def now() -> str:
     return datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat()
 
 
@@ -91,7 +92,7 @@ def seen(body: kopf.Body) -> Seen:
 Indexes = tuple["kopf.Index[str, Seen]", "kopf.Index[str, Seen]"]
 
 
-def _parse_kbs(
+def parse_kbs(
     namespace: str, items: Iterable[Seen]
 ) -> tuple[list[KnowledgeBaseResource], dict[str, str]]:
     parsed, invalid = [], {}
@@ -101,13 +102,13 @@ def _parse_kbs(
         try:
             spec = KnowledgeBaseSpec.model_validate(item.spec)
         except ValidationError as error:
-            invalid[item.name] = _validation_message(error)
+            invalid[item.name] = validation_message(error)
             continue
         parsed.append(KnowledgeBaseResource(namespace, item.name, item.uid, item.generation, spec))
     return parsed, invalid
 
 
-def _parse_adapters(namespace: str, items: Iterable[Seen]) -> list[AdapterResource]:
+def parse_adapters(namespace: str, items: Iterable[Seen]) -> list[AdapterResource]:
     parsed = []
     for item in items:
         if item.deleting:
@@ -120,7 +121,7 @@ def _parse_adapters(namespace: str, items: Iterable[Seen]) -> list[AdapterResour
     return parsed
 
 
-def _validation_message(error: ValidationError) -> str:
+def validation_message(error: ValidationError) -> str:
     first = error.errors()[0]
     where = ".".join(str(part) for part in first["loc"]) or "spec"
     return f"spec.{where}: {first['msg']}"
@@ -130,8 +131,8 @@ def apply_namespace(
     namespace: str, kb_index: kopf.Index[str, Seen], adapter_index: kopf.Index[str, Seen]
 ) -> serveconfig.ServePlan:
     """Plan the namespace and make the cluster serve that plan; returns the plan."""
-    kbs, invalid = _parse_kbs(namespace, kb_index.get(namespace, []))
-    adapter_list = _parse_adapters(namespace, adapter_index.get(namespace, []))
+    kbs, invalid = parse_kbs(namespace, kb_index.get(namespace, []))
+    adapter_list = parse_adapters(namespace, adapter_index.get(namespace, []))
     plan = serveconfig.plan(kbs, SETTINGS, adapter_list)
     plan.refused.update(invalid)
     served = [kb for kb in kbs if kb.name in plan.served]
@@ -150,7 +151,7 @@ def _apply(
         if SETTINGS.direct:
             if raydashboard.application(SETTINGS.direct_dashboard_url, APP_NAME) is not None:
                 raydashboard.remove(SETTINGS.direct_dashboard_url)
-        else:
+        elif kube.rayservice(namespace) is not None:
             kube.delete("RayService", namespace, c.RAYSERVICE_NAME)
             kube.delete("Service", namespace, c.GRPC_SERVICE_NAME)
         return
@@ -202,39 +203,65 @@ def converge(
     kb_index: kopf.Index[str, Seen],
     adapter_index: kopf.Index[str, Seen],
     logger: kopf.Logger,
+    *,
+    wait: bool = True,
 ) -> None:
-    """Serve the namespace's plan, bring this knowledge base's index up to date, write status."""
-    with _lock(_object_locks, (namespace, name)):
-        observed = seen(body)
-        plan = apply_namespace(namespace, kb_index, adapter_index)
-        refused = plan.refused.get(name, "")
-        serving = st.Verdict("False", "Refused", refused) if refused else _serving(namespace)
-        before: dict[str, Any] = dict(observed.status)
-        status: dict[str, Any] = {}
-        indexed = st.Verdict("Unknown", "WaitingForServing", "not indexed yet")
-        if not refused:
-            spec = KnowledgeBaseSpec.model_validate(observed.spec)
-            indexed = _index(namespace, name, spec, serving, before, status, body, logger)
-            if serving.status == "True":
-                _observe(namespace, name, plan, status)
-            status["endpoint"] = _endpoint(namespace)
-        facts = st.Facts(observed.generation, refused, serving, indexed, plan.pending.get(name, ()))
-        conditions = st.conditions(facts, before.get("conditions") or [], _now())
-        status.update(
-            phase=st.phase(facts), conditions=conditions, observedGeneration=observed.generation
-        )
-        for changed in st.transitions(before.get("conditions") or [], conditions):
-            if changed["type"] == "Ready":
-                post = kopf.warn if st.is_problem(facts) else kopf.info
-                post(body, reason=changed["reason"], message=changed["message"])
-        for key, value in status.items():
-            if before.get(key) != value:
-                patch.status[key] = value
+    """Serve the namespace's plan, bring this knowledge base's index up to date, write status.
+
+    With `wait=False` (the resync timer) a pass already running for this knowledge base (a
+    long ingest) is not queued behind: the next tick sees its result.
+    """
+    lock = _lock(_object_locks, (namespace, name))
+    if not lock.acquire(blocking=wait):
+        return
+    try:
+        _converge(namespace, name, body, patch, kb_index, adapter_index, logger)
+    finally:
+        lock.release()
+
+
+def _converge(
+    namespace: str,
+    name: str,
+    body: kopf.Body,
+    patch: kopf.Patch,
+    kb_index: kopf.Index[str, Seen],
+    adapter_index: kopf.Index[str, Seen],
+    logger: kopf.Logger,
+) -> None:
+    observed = seen(body)
+    plan = apply_namespace(namespace, kb_index, adapter_index)
+    refused = plan.refused.get(name, "")
+    before: dict[str, Any] = dict(observed.status)
+    status: dict[str, Any] = {}
+    if refused:
+        serving = st.Verdict("False", "Refused", refused)
+        indexed = st.Verdict("Unknown", "Refused", "not indexed while refused")
+        status.update(endpoint=None, adapters=[])
+    else:
+        serving = _serving(namespace)
+        if serving.status == "True":
+            _observe(namespace, name, plan, status)
+        spec = KnowledgeBaseSpec.model_validate(observed.spec)
+        indexed = _index(observed, namespace, spec, serving, before, status, body, logger)
+        status["endpoint"] = _endpoint(namespace)
+    facts = st.Facts(observed.generation, refused, serving, indexed, plan.pending.get(name, ()))
+    conditions = st.conditions(facts, before.get("conditions") or [], now())
+    status.update(
+        phase=st.phase(facts), conditions=conditions, observedGeneration=observed.generation
+    )
+    for changed in st.transitions(before.get("conditions") or [], conditions):
+        if changed["type"] == "Ready":
+            post = kopf.warn if st.is_problem(facts) else kopf.info
+            post(body, reason=changed["reason"], message=changed["message"])
+    for key, value in status.items():
+        if before.get(key) != value:
+            patch.status[key] = value
 
 
 def _index(
+    observed: Seen,
     namespace: str,
-    name: str,
     spec: KnowledgeBaseSpec,
     serving: st.Verdict,
     before: dict[str, Any],
@@ -242,9 +269,11 @@ def _index(
     body: kopf.Body,
     logger: kopf.Logger,
 ) -> st.Verdict:
-    """Ingest when the documents or index settings changed since the last ingest."""
+    """Ingest when the documents or index settings changed since the last ingest, or when
+    Milvus lost what was ingested (it reports no documents while the sources have some)."""
+    name = observed.name
     try:
-        found = fetching.documents(spec, namespace, name)
+        found = fetching.documents(spec, namespace, name, paths_root=SETTINGS.path_sources_root)
     except (fetching.SourceUnavailable, kube.KubeError) as error:
         return st.Verdict("False", "SourceUnavailable", str(error))
     duplicates = docs.duplicate_ids(found)
@@ -253,9 +282,12 @@ def _index(
             "False", "DuplicateDocuments", f"document ids appear twice: {', '.join(duplicates)}"
         )
     settings = docs.index_settings(spec)
-    digest = docs.digest(found, settings)
-    if before.get("indexedDigest") == digest:
-        return st.Verdict("True", "Indexed", _counts(before))
+    digest = docs.digest(found, {**settings, "milvus": spec.vector_store.uri})
+    done = digest in (before.get("indexedDigest"), _ingested.get(observed.uid))
+    lost = found and status.get("documents") == 0
+    if done and not lost:
+        status["indexedDigest"] = digest
+        return st.Verdict("True", "Indexed", _counts({**before, **status}))
     if serving.status != "True":
         return st.Verdict("False", "WaitingForServing", "documents are ingested once it serves")
     request = {
@@ -271,8 +303,10 @@ def _index(
         return st.Verdict("False", "GatewayUnreachable", str(error))
     except gateway.GatewayError as error:
         return st.Verdict("False", "IngestFailed", str(error))
+    _ingested[observed.uid] = digest
     status["indexedDigest"] = digest
-    status["lastIngested"] = _now()
+    status["lastIngested"] = now()
+    _observe(namespace, name, None, status)
     message = _ingest_summary(reply)
     logger.info("ingested %s/%s: %s", namespace, name, message)
     kopf.info(body, reason="Ingested", message=message)
@@ -303,45 +337,23 @@ def _counts(status: dict[str, Any]) -> str:
 
 
 def _observe(
-    namespace: str, name: str, plan: serveconfig.ServePlan, status: dict[str, Any]
+    namespace: str, name: str, plan: serveconfig.ServePlan | None, status: dict[str, Any]
 ) -> None:
-    """Counts and loaded adapters as the serving side reports them."""
+    """Counts (and, given the plan, loaded adapters) as the serving side reports them; a
+    knowledge base that does not exist there yet has no documents."""
     try:
         info = gateway.describe(SETTINGS.gateway_for(namespace), namespace, name)
-    except (gateway.GatewayUnreachable, gateway.GatewayError):
+    except gateway.GatewayError as error:
+        if error.code == "NOT_FOUND":
+            status.update(documents=0, chunks=0)
+        return
+    except gateway.GatewayUnreachable:
         return
     status["documents"] = int(info.get("documents", 0))
     status["chunks"] = int(info.get("chunks", 0))
-    loaded = set(info.get("loadedAdapters", []))
-    status["adapters"] = [a for a in plan.uses.get(name, ()) if a in loaded]
-
-
-def _adapter_verdict(
-    namespace: str, name: str, spec: AdapterSpec, users: list[str]
-) -> tuple[st.Verdict, str]:
-    if spec.source is None:
-        return st.Verdict(
-            "False",
-            "TrainingUnavailable",
-            "training by the operator is not available in this version",
-        ), "Pending"
-    if not users:
-        return st.Verdict(
-            "False", "Unused", "no served knowledge base references it; it loads when one does"
-        ), "Pending"
-    if spec.purpose == "rerank":
-        return st.Verdict("True", "Referenced", f"used by {', '.join(users)}"), "Ready"
-    try:
-        info = gateway.describe(SETTINGS.gateway_for(namespace), namespace, users[0])
-    except (gateway.GatewayUnreachable, gateway.GatewayError) as error:
-        return st.Verdict(
-            "False", "Loading", f"the generator cannot be asked yet: {error}"
-        ), "Pending"
-    if name in info.get("loadedAdapters", []):
-        return st.Verdict(
-            "True", "Loaded", f"loaded on the generator for {', '.join(users)}"
-        ), "Ready"
-    return st.Verdict("False", "Loading", "the generator has not loaded it yet"), "Pending"
+    if plan is not None:
+        loaded = set(info.get("loadedAdapters", []))
+        status["adapters"] = [a for a in plan.uses.get(name, ()) if a in loaded]
 
 
 def drop(namespace: str, name: str, body: kopf.Body, retry: int, indexes: Indexes) -> None:
@@ -367,36 +379,9 @@ def drop(namespace: str, name: str, body: kopf.Body, retry: int, indexes: Indexe
         else:
             what = "dropped its collection" if existed else "it had no collection"
             kopf.info(body, reason="Dropped", message=what)
-    apply_namespace(namespace, *indexes)
-
-
-def adapter_status(namespace: str, name: str, body: kopf.Body, indexes: Indexes) -> dict[str, Any]:
-    """An Adapter's status: Ready once a knowledge base using it reports it loaded."""
-    knowledge_bases, adapters = indexes
-    observed = seen(body)
-    users: list[str] = []
     try:
-        spec = AdapterSpec.model_validate(observed.spec)
-    except ValidationError as error:
-        verdict, phase = st.Verdict("False", "InvalidSpec", _validation_message(error)), "Failed"
-    else:
-        kbs, _invalid = _parse_kbs(namespace, knowledge_bases.get(namespace, []))
-        plan = serveconfig.plan(
-            kbs, SETTINGS, _parse_adapters(namespace, adapters.get(namespace, []))
-        )
-        users = sorted(kb for kb, names in plan.uses.items() if name in names)
-        verdict, phase = _adapter_verdict(namespace, name, spec, users)
-    before = observed.status
-    status: dict[str, Any] = {
-        "phase": phase,
-        "conditions": [
-            st.condition(
-                "Ready", verdict, observed.generation, before.get("conditions") or [], _now()
-            )
-        ],
-        "observedGeneration": observed.generation,
-        "loadedBy": users if phase == "Ready" else [],
-    }
-    if phase != "Failed" and observed.spec.get("source"):
-        status["artifact"] = observed.spec["source"].get("path")
-    return {key: value for key, value in status.items() if before.get(key) != value}
+        apply_namespace(namespace, *indexes)
+    except kopf.TemporaryError as error:
+        if retry < SETTINGS.drop_retries:
+            raise
+        kopf.warn(body, reason="ServingNotUpdated", message=f"gave up: {error}")

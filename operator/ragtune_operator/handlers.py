@@ -12,6 +12,7 @@ import kopf
 
 from ragtune_operator import conventions as c
 from ragtune_operator import convergence as cv
+from ragtune_operator import readiness
 
 KB = (c.GROUP, c.VERSION, c.KNOWLEDGE_BASE_PLURAL)
 ADAPTER = (c.GROUP, c.VERSION, c.ADAPTER_PLURAL)
@@ -81,7 +82,7 @@ def knowledge_base_resync(
     logger: kopf.Logger,
     **kwargs: Any,
 ) -> None:
-    cv.converge(str(namespace), str(name), body, patch, *_indexes(kwargs), logger)
+    cv.converge(str(namespace), str(name), body, patch, *_indexes(kwargs), logger, wait=False)
 
 
 @kopf.on.delete(*KB)
@@ -104,5 +105,7 @@ def adapter_changed(namespace: str | None, **kwargs: Any) -> None:
 def adapter_resync(
     namespace: str | None, name: str | None, body: kopf.Body, patch: kopf.Patch, **kwargs: Any
 ) -> None:
-    for key, value in cv.adapter_status(str(namespace), str(name), body, _indexes(kwargs)).items():
+    for key, value in readiness.adapter_status(
+        str(namespace), str(name), body, _indexes(kwargs)
+    ).items():
         patch.status[key] = value

@@ -38,6 +38,11 @@ def run(
         overrides["milvus_uri"] = milvus_uri
     if overrides:
         convergence.use_settings(convergence.SETTINGS.model_copy(update=overrides))
+    if convergence.SETTINGS.direct and len(namespaces) != 1:
+        raise ValueError(
+            "direct mode serves one namespace on one Ray cluster (its whole Serve config): "
+            "give exactly one namespace"
+        )
     kopf.configure(verbose=verbose, log_format=kopf.LogFormat.PLAIN)
     logging.getLogger("kubernetes").setLevel(logging.WARNING)
     kopf.run(

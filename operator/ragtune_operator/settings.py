@@ -62,6 +62,12 @@ class OperatorSettings(BaseModel):
         gt=0,
         description="RAGTUNE_OPERATOR_REQUEST_TIMEOUT_S: one ingest request to the gateway.",
     )
+    path_sources_root: str = Field(
+        default="",
+        description="RAGTUNE_OPERATOR_PATH_SOURCES_ROOT: the directory (mounted into the "
+        "operator) under which KnowledgeBase `path` sources may read; empty refuses path "
+        "sources, so a KnowledgeBase cannot read the operator's own files (its token).",
+    )
     drop_retries: int = Field(
         default=30,
         ge=0,

@@ -164,18 +164,17 @@ def _operator(options: argparse.Namespace, settings: Settings) -> int:
     from ragtune_operator import main as operator_main
 
     direct = settings.dashboard_url if options.direct == "local" else options.direct
-    if direct and len(options.namespace) != 1:
-        raise CommandError(
-            "direct mode serves one namespace on one Ray cluster: give exactly one --namespace"
-        )
     milvus_uri = options.milvus_uri or (settings.effective_milvus_uri if direct else "")
-    operator_main.run(
-        options.namespace,
-        direct=direct,
-        milvus_uri=milvus_uri,
-        liveness_endpoint=options.liveness,
-        verbose=options.verbose,
-    )
+    try:
+        operator_main.run(
+            options.namespace,
+            direct=direct,
+            milvus_uri=milvus_uri,
+            liveness_endpoint=options.liveness,
+            verbose=options.verbose,
+        )
+    except ValueError as error:
+        raise CommandError(f"{error} (--namespace)") from error
     return 0
 
 

@@ -43,9 +43,6 @@ def _parse_path_with_namespaces(path: str) -> parsing.ParsedPath:
     return _parse_path(path)
 
 
-parsing.parse_path = _parse_path_with_namespaces
-
-
 class ApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
     """The emulator plus the few apiserver behaviours the operator depends on."""
 
@@ -214,6 +211,7 @@ class Cluster:
 @contextmanager
 def api_server(home: Path) -> Iterator[Cluster]:
     """Serve the emulator on a loopback port until the block ends."""
+    parsing.parse_path = _parse_path_with_namespaces  # for this emulator's lifetime only
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="kube-api", daemon=True)
     thread.start()
@@ -252,3 +250,4 @@ def api_server(home: Path) -> Iterator[Cluster]:
         asyncio.run_coroutine_threadsafe(stop(), loop).result(timeout=30)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
+        parsing.parse_path = _parse_path

@@ -156,9 +156,13 @@ def test_a_knowledge_base_lives_and_dies_on_a_real_ray_cluster(
 
     # Serve application RUNNING, documents indexed, Ready — all reported in status.
     status = wait_for(
-        lambda: _status(kube) if _status(kube).get("phase") == "Ready" else None,
+        lambda: (
+            _status(kube)
+            if _status(kube).get("phase") == "Ready" and _status(kube).get("documents") == 3
+            else None
+        ),
         DEPLOY_TIMEOUT_S,
-        "the knowledge base Ready",
+        "the knowledge base Ready with its 3 documents",
     )
     assert (status["documents"], status["endpoint"]) == (3, ray_stack.address)
     assert status["chunks"] >= 3
@@ -240,7 +244,11 @@ def test_a_knowledge_base_lives_and_dies_on_a_real_ray_cluster(
     # Deleting it drops its collections and, as the last one, the Serve application.
     kube.delete(c.KNOWLEDGE_BASE_PLURAL, NAMESPACE, KB)
     wait_for(lambda: kube.kb(NAMESPACE, KB) is None, STEP_TIMEOUT_S, "the knowledge base gone")
-    assert any(e["reason"] == "Dropped" for e in kube.events(NAMESPACE, KB))
+    wait_for(
+        lambda: any(e["reason"] == "Dropped" for e in kube.events(NAMESPACE, KB)),
+        STEP_TIMEOUT_S,
+        "a Dropped event",
+    )
     wait_for(
         lambda: "ragtune" not in raydashboard.application_statuses(ray_stack.dashboard_url),
         STEP_TIMEOUT_S,

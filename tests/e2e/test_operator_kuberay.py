@@ -211,6 +211,11 @@ def test_spec_changes_are_classified_in_events_and_applied(
 
     kube.patch_spec(KB, "team-c", "faq", {"chunking": {"size": 96}})
     wait_for(
+        lambda: _served_args(kube, "team-c").knowledge_bases[0].chunk_size == 96,
+        30,
+        "the new chunk size in the Serve config",
+    )
+    wait_for(
         lambda: [e for e in kube.events("team-c", "faq") if e["reason"] == "ReindexChange"],
         30,
         "a ReindexChange event",
@@ -230,10 +235,18 @@ def test_spec_changes_are_classified_in_events_and_applied(
 def test_nothing_is_rewritten_when_nothing_changed(kube: Kube, operator: OperatorProcess) -> None:
     kube.create(_kb("team-a", "steady", INLINE))
     wait_for(lambda: "steady" in _served_names(kube, "team-a"), 30, "steady served")
+    wait_for(
+        lambda: (kube.kb("team-a", "steady") or {}).get("status", {}).get("phase"), 30, "status"
+    )
+    time.sleep(2)  # let the first passes settle
     before = _rayservice(kube, "team-a")["metadata"]["resourceVersion"]
+    kb_before = kube.kb("team-a", "steady")["metadata"]["resourceVersion"]
+    events_before = len(kube.events("team-a", "steady"))
     service = kube.core.read_namespaced_service(c.GRPC_SERVICE_NAME, "team-a")
-    time.sleep(4)  # four resync intervals of the operator
+    time.sleep(4)  # four resync intervals of the operator, each one a full pass
     assert _rayservice(kube, "team-a")["metadata"]["resourceVersion"] == before
+    assert kube.kb("team-a", "steady")["metadata"]["resourceVersion"] == kb_before
+    assert len(kube.events("team-a", "steady")) == events_before
     again = kube.core.read_namespaced_service(c.GRPC_SERVICE_NAME, "team-a")
     assert again.metadata.resource_version == service.metadata.resource_version
 
@@ -325,7 +338,11 @@ def test_deletion_honours_retain_policy_and_removes_serving_with_the_last(
 
     kube.delete(KB, namespace, "kept")
     wait_for(lambda: kube.kb(namespace, "kept") is None, 30, "kept deleted")
-    assert any(e["reason"] == "Retained" for e in kube.events(namespace, "kept"))
+    wait_for(
+        lambda: any(e["reason"] == "Retained" for e in kube.events(namespace, "kept")),
+        30,
+        "a Retained event",
+    )
     wait_for(lambda: "kept" not in _served_names(kube, namespace), 30, "kept no longer served")
 
     # A knowledge base that was indexed keeps its finalizer while the collection cannot be
@@ -335,8 +352,11 @@ def test_deletion_honours_retain_policy_and_removes_serving_with_the_last(
     )
     kube.delete(KB, namespace, "faq")
     wait_for(lambda: kube.kb(namespace, "faq") is None, 60, "faq deleted after the retries")
-    reasons = {e["reason"] for e in kube.events(namespace, "faq")}
-    assert "CollectionLeft" in reasons
+    wait_for(
+        lambda: any(e["reason"] == "CollectionLeft" for e in kube.events(namespace, "faq")),
+        30,
+        "a CollectionLeft warning",
+    )
     wait_for(lambda: _rayservice(kube, namespace) is None, 30, "the RayService removed")
     wait_for(
         lambda: (

@@ -147,6 +147,11 @@ UNSERVABLE = [
     ({"embedding": {"model": "hub/embedder"}}, "embedding.model 'hub/embedder' differs"),
     ({"vectorStore": {"uri": "http://milvus:19530"}}, "vectorStore.uri"),
     ({"generator": {"gpus": 2}}, "generator.gpus 2 differs"),
+    ({"access": {"tokenSecretRef": {"name": "s"}}}, "access.tokenSecretRef is not honoured"),
+    ({"vectorStore": {"tokenSecretRef": {"name": "s"}}}, "vectorStore.tokenSecretRef is not"),
+    ({"vectorStore": {"indexType": "FLAT"}}, "vectorStore.indexType is not honoured"),
+    ({"vectorStore": {"indexParams": {"M": 32}}}, "vectorStore.indexParams is not honoured"),
+    ({"vectorStore": {"metric": "L2"}}, "vectorStore.metric is not honoured"),
 ]
 
 
@@ -222,4 +227,7 @@ def test_owner_references_and_spec_hash() -> None:
     )
     again = rs.grpc_service("team-a", list(reversed(kbs)), SETTINGS)
     assert again == service
+    # A new owner is a change to write, or garbage collection would follow the first owner.
+    more = rs.grpc_service("team-a", [*kbs, _kb("c", {})], SETTINGS)
+    assert more["metadata"]["annotations"][hash_key] != service["metadata"]["annotations"][hash_key]
     assert rs.endpoint("team-a", SETTINGS) == "ragtune-grpc.team-a.svc:9000"

@@ -6,6 +6,7 @@ Standard library only (the operator image has no gRPC). Bodies are the proto JSO
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -39,9 +40,12 @@ def _call(url: str, method: str, body: Any, timeout_s: float) -> dict[str, Any]:
             raise GatewayError(str(detail["code"]), str(detail["message"])) from error
         except (ValueError, KeyError, TypeError):
             raise GatewayError(f"HTTP {error.code}", text[:500]) from error
-    except (urllib.error.URLError, OSError) as error:
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
         raise GatewayUnreachable(f"{method} {url}: {error}") from error
-    result: dict[str, Any] = json.loads(payload) if payload.strip() else {}
+    try:
+        result: dict[str, Any] = json.loads(payload) if payload.strip() else {}
+    except ValueError as error:
+        raise GatewayError("INVALID_RESPONSE", f"{method} {url}: not JSON") from error
     return result
 
 

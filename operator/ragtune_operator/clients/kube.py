@@ -17,6 +17,7 @@ from ragtune_operator import conventions as c
 
 Applied = Literal["created", "updated", "unchanged"]
 RAYSERVICE = ("ray.io", "v1", "rayservices")
+MERGE_PATCH = "application/merge-patch+json"  # lists replaced whole, as rendered
 
 _client_lock = threading.Lock()
 _client: kubernetes.client.ApiClient | None = None
@@ -103,6 +104,7 @@ def apply(manifest: dict[str, Any]) -> Applied:
             RAYSERVICE[2],
             name,
             manifest,
+            _content_type=MERGE_PATCH,
         )
         return "updated"
     if kind == "Service":
@@ -113,7 +115,14 @@ def apply(manifest: dict[str, Any]) -> Applied:
             return "created"
         if _hash(current) == _hash(manifest):
             return "unchanged"
-        _call(what, core.patch_namespaced_service, name, namespace, manifest)
+        _call(
+            what,
+            core.patch_namespaced_service,
+            name,
+            namespace,
+            manifest,
+            _content_type=MERGE_PATCH,
+        )
         return "updated"
     raise ValueError(f"cannot apply a {kind}")
 

@@ -86,7 +86,8 @@ def is_problem(facts: Facts) -> bool:
 
 
 def phase(facts: Facts) -> Phase:
-    if facts.refused or facts.serving.reason.endswith("Failed"):
+    """Failed while the user has something to fix; else how far it got."""
+    if is_problem(facts):
         return "Failed"
     if facts.serving.status == "True" and facts.indexed.status == "True":
         return "Ready"

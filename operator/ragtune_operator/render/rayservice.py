@@ -150,13 +150,16 @@ def _metadata(
     knowledge_bases: Sequence[KnowledgeBaseResource],
     spec: dict[str, Any],
 ) -> dict[str, Any]:
-    """Name, labels, owners and the spec hash every object the operator renders carries."""
+    """Name, labels, owners and the hash every object the operator renders carries (of the
+    spec, labels and owners: a new owning knowledge base is a change to write)."""
+    owners = owner_references(knowledge_bases)
+    digest = spec_hash({"spec": spec, "labels": labels(namespace), "owners": owners})
     return {
         "name": name,
         "namespace": namespace,
         "labels": labels(namespace),
-        "ownerReferences": owner_references(knowledge_bases),
-        "annotations": {c.SPEC_HASH_ANNOTATION: spec_hash(spec)},
+        "ownerReferences": owners,
+        "annotations": {c.SPEC_HASH_ANNOTATION: digest},
     }
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from ragtune_operator.settings import OperatorSettings
 from ragtune_operator.specs import AdapterResource, Generator, KnowledgeBaseResource
@@ -129,8 +130,27 @@ def serve_config(served: ServePlan, settings: OperatorSettings) -> dict[str, Any
         adapters=served.adapters,
         grpc_port=settings.grpc_port,
         http_port=settings.http_port,
-        http_host="127.0.0.1" if settings.direct else "0.0.0.0",
+        http_host=_http_host(settings),
     )
+
+
+def _http_host(settings: OperatorSettings) -> str:
+    """Loopback for a local Ray cluster in direct mode; every interface anywhere else (the
+    operator and clients reach a remote cluster's proxies over the network)."""
+    if settings.direct and urlsplit(settings.direct_dashboard_url).hostname in LOOPBACK:
+        return "127.0.0.1"
+    return "0.0.0.0"
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# Spec fields this version does not honour yet: refused rather than silently ignored.
+NOT_HONOURED = (
+    ("access.tokenSecretRef", lambda s: s.access.token_secret_ref is not None),
+    ("vectorStore.tokenSecretRef", lambda s: s.vector_store.token_secret_ref is not None),
+    ("vectorStore.indexType", lambda s: s.vector_store.index_type != "HNSW"),
+    ("vectorStore.indexParams", lambda s: bool(s.vector_store.index_params)),
+    ("vectorStore.metric", lambda s: s.vector_store.metric != "COSINE"),
+)
 
 
 def _unservable(kb: KnowledgeBaseResource, adapters: dict[str, AdapterResource]) -> str:
@@ -140,6 +160,9 @@ def _unservable(kb: KnowledgeBaseResource, adapters: dict[str, AdapterResource])
             "generator.engine tensorrt-llm is not available in this version; "
             "use auto or transformers"
         )
+    for field_name, is_set in NOT_HONOURED:
+        if is_set(kb.spec):
+            return f"{field_name} is not honoured in this version; remove it (default: unset)"
     purposes = dict(ADAPTER_REFS)
     for field_name, ref in adapter_refs(kb).items():
         adapter = adapters.get(ref)
