@@ -54,6 +54,12 @@ def _rayservice(kube: Kube, namespace: str) -> Any:
     return kube.get("rayservices", namespace, c.RAYSERVICE_NAME, group="ray.io")
 
 
+def _service(kube: Kube, namespace: str) -> Any:
+    """The namespace's gRPC Service, or None until the operator has created it."""
+    found = kube.core.list_namespaced_service(namespace).items
+    return next((s for s in found if s.metadata.name == c.GRPC_SERVICE_NAME), None)
+
+
 def _served_args(kube: Kube, namespace: str) -> AppArgs:
     rayservice = _rayservice(kube, namespace)
     config = yaml.safe_load(rayservice["spec"]["serveConfigV2"])
@@ -127,7 +133,7 @@ def test_applied_examples_become_the_rayservice_a_kuberay_cluster_would_run(
     ]
     groups = rayservice["spec"]["rayClusterConfig"]["workerGroupSpecs"]
     assert [g["groupName"] for g in groups] == ["cpu"]
-    service = kube.core.read_namespaced_service(c.GRPC_SERVICE_NAME, "default")
+    service = wait_for(lambda: _service(kube, "default"), 30, "the gRPC Service")
     assert {p.name: p.port for p in service.spec.ports} == {"grpc": 9000, "http": 8000}
 
     # Status: pending on KubeRay, with a reason per condition, for generation 1.
@@ -242,7 +248,7 @@ def test_nothing_is_rewritten_when_nothing_changed(kube: Kube, operator: Operato
     before = _rayservice(kube, "team-a")["metadata"]["resourceVersion"]
     kb_before = kube.kb("team-a", "steady")["metadata"]["resourceVersion"]
     events_before = len(kube.events("team-a", "steady"))
-    service = kube.core.read_namespaced_service(c.GRPC_SERVICE_NAME, "team-a")
+    service = wait_for(lambda: _service(kube, "team-a"), 30, "the gRPC Service")
     time.sleep(4)  # four resync intervals of the operator, each one a full pass
     assert _rayservice(kube, "team-a")["metadata"]["resourceVersion"] == before
     assert kube.kb("team-a", "steady")["metadata"]["resourceVersion"] == kb_before
@@ -303,8 +309,12 @@ def test_unservable_specs_are_reported_and_others_keep_serving(
         "a Warning event",
     )
     assert expected in warnings[0]["message"]
-    served = _served_names(kube, namespace)
-    assert "anchor" in served and name not in served
+    wait_for(
+        lambda: _rayservice(kube, namespace) and "anchor" in _served_names(kube, namespace),
+        30,
+        "the other knowledge base served",
+    )
+    assert name not in _served_names(kube, namespace)
 
 
 def test_a_missing_adapter_created_later_is_loaded_through_user_config(
@@ -358,14 +368,4 @@ def test_deletion_honours_retain_policy_and_removes_serving_with_the_last(
         "a CollectionLeft warning",
     )
     wait_for(lambda: _rayservice(kube, namespace) is None, 30, "the RayService removed")
-    wait_for(
-        lambda: (
-            not [
-                s
-                for s in kube.core.list_namespaced_service(namespace).items
-                if s.metadata.name == c.GRPC_SERVICE_NAME
-            ]
-        ),
-        30,
-        "the Service removed",
-    )
+    wait_for(lambda: _service(kube, namespace) is None, 30, "the Service removed")
