@@ -8,7 +8,9 @@ threads. Applying is idempotent: an object whose spec-hash annotation matches is
 from __future__ import annotations
 
 import threading
-from typing import Any, Literal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, cast
 
 import kubernetes
 from kubernetes.client.exceptions import ApiException
@@ -68,91 +70,75 @@ def _call(what: str, operation: Any, *args: Any, **kwargs: Any) -> Any:
         raise KubeError(f"{what}: HTTP {error.status} {error.reason}: {error.body}") from error
 
 
+Kind = Literal["RayService", "Service"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Verbs:
+    """The four calls the operator makes on one kind of object it renders."""
+
+    get: Callable[[str, str], Any]  # (namespace, name)
+    create: Callable[[str, dict[str, Any]], Any]  # (namespace, body)
+    patch: Callable[[str, str, dict[str, Any]], Any]  # (namespace, name, merge patch)
+    delete: Callable[[str, str], Any]  # (namespace, name)
+
+
+def _verbs(kind: Kind) -> _Verbs:
+    if kind == "RayService":
+        custom, (group, version, plural) = _custom(), RAYSERVICE
+        return _Verbs(
+            get=lambda ns, name: custom.get_namespaced_custom_object(
+                group, version, ns, plural, name
+            ),
+            create=lambda ns, body: custom.create_namespaced_custom_object(
+                group, version, ns, plural, body
+            ),
+            patch=lambda ns, name, body: custom.patch_namespaced_custom_object(
+                group, version, ns, plural, name, body, _content_type=MERGE_PATCH
+            ),
+            delete=lambda ns, name: custom.delete_namespaced_custom_object(
+                group, version, ns, plural, name
+            ),
+        )
+    core = _core()
+    return _Verbs(
+        get=lambda ns, name: core.read_namespaced_service(name, ns),
+        # The client serializes plain dicts as well as its model objects.
+        create=lambda ns, body: core.create_namespaced_service(ns, cast(Any, body)),
+        patch=lambda ns, name, body: core.patch_namespaced_service(
+            name, ns, body, _content_type=MERGE_PATCH
+        ),
+        delete=lambda ns, name: core.delete_namespaced_service(name, ns),
+    )
+
+
 def apply(manifest: dict[str, Any]) -> Applied:
     """Create `manifest` (a RayService or a Service), or patch it when its spec hash changed."""
-    kind = manifest["kind"]
+    kind: Kind = manifest["kind"]
     namespace = manifest["metadata"]["namespace"]
     name = manifest["metadata"]["name"]
     what = f"{kind} {namespace}/{name}"
-    if kind == "RayService":
-        custom = _custom()
-        current = _call(
-            what,
-            custom.get_namespaced_custom_object,
-            *RAYSERVICE[:2],
-            namespace,
-            RAYSERVICE[2],
-            name,
-        )
-        if current is None:
-            _call(
-                what,
-                custom.create_namespaced_custom_object,
-                *RAYSERVICE[:2],
-                namespace,
-                RAYSERVICE[2],
-                manifest,
-            )
-            return "created"
-        if _hash(current) == _hash(manifest):
-            return "unchanged"
-        _call(
-            what,
-            custom.patch_namespaced_custom_object,
-            *RAYSERVICE[:2],
-            namespace,
-            RAYSERVICE[2],
-            name,
-            manifest,
-            _content_type=MERGE_PATCH,
-        )
-        return "updated"
-    if kind == "Service":
-        core = _core()
-        current = _call(what, core.read_namespaced_service, name, namespace)
-        if current is None:
-            _call(what, core.create_namespaced_service, namespace, manifest)
-            return "created"
-        if _hash(current) == _hash(manifest):
-            return "unchanged"
-        _call(
-            what,
-            core.patch_namespaced_service,
-            name,
-            namespace,
-            manifest,
-            _content_type=MERGE_PATCH,
-        )
-        return "updated"
-    raise ValueError(f"cannot apply a {kind}")
+    verbs = _verbs(kind)
+    current = _call(what, verbs.get, namespace, name)
+    if current is None:
+        _call(what, verbs.create, namespace, manifest)
+        return "created"
+    if _hash(current) == _hash(manifest):
+        return "unchanged"
+    _call(what, verbs.patch, namespace, name, manifest)
+    return "updated"
 
 
-def delete(kind: Literal["RayService", "Service"], namespace: str, name: str) -> bool:
+def delete(kind: Kind, namespace: str, name: str) -> bool:
     """Delete an object the operator rendered; False when it was already gone."""
-    what = f"{kind} {namespace}/{name}"
-    if kind == "RayService":
-        done = _call(
-            what,
-            _custom().delete_namespaced_custom_object,
-            *RAYSERVICE[:2],
-            namespace,
-            RAYSERVICE[2],
-            name,
-        )
-    else:
-        done = _call(what, _core().delete_namespaced_service, name, namespace)
-    return done is not None
+    return _call(f"{kind} {namespace}/{name}", _verbs(kind).delete, namespace, name) is not None
 
 
 def rayservice(namespace: str) -> dict[str, Any] | None:
     """The namespace's RayService as KubeRay last wrote it, or None."""
+    what = f"RayService {namespace}/{c.RAYSERVICE_NAME}"
     found: dict[str, Any] | None = _call(
-        f"RayService {namespace}/{c.RAYSERVICE_NAME}",
-        _custom().get_namespaced_custom_object,
-        *RAYSERVICE[:2],
-        namespace,
-        RAYSERVICE[2],
-        c.RAYSERVICE_NAME,
+        what, _verbs("RayService").get, namespace, c.RAYSERVICE_NAME
     )
     return found
 
