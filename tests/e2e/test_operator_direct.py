@@ -24,7 +24,6 @@ from ragtune_operator import conventions as c
 from ragtune_serving import local, raydashboard
 from ragtune_serving.client import RagClient
 from ragtune_serving.config import PACKAGED_GENERATOR
-from ragtune_serving.models import resolve_model
 from ragtune_serving.settings import Settings
 
 from .cluster import Cluster
@@ -69,24 +68,6 @@ def operator(
     finally:
         stop_operator(running)
         print(running.output()[-20000:])
-
-
-@pytest.fixture(scope="module")
-def tone_adapter(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real LoRA adapter for the packaged generator (r=4 on q_proj/v_proj, non-zero)."""
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoConfig, AutoModelForCausalLM
-
-    directory = tmp_path_factory.mktemp("adapters") / "tone"
-    generator = resolve_model(PACKAGED_GENERATOR)
-    config = AutoConfig.from_pretrained(generator.name_or_path, gguf_file=generator.gguf_file)
-    torch.manual_seed(7)
-    lora = LoraConfig(
-        r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False
-    )
-    get_peft_model(AutoModelForCausalLM.from_config(config), lora).save_pretrained(str(directory))
-    return directory
 
 
 def _status(kube: Kube) -> dict[str, Any]:

@@ -15,8 +15,6 @@ import pytest
 from ragtune.v1 import ragtune_pb2 as pb
 from ragtune_serving import local
 from ragtune_serving.client import RagClient
-from ragtune_serving.config import PACKAGED_GENERATOR
-from ragtune_serving.models import resolve_model
 from ragtune_serving.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -66,29 +64,3 @@ def corpus_kb(client: RagClient) -> str:
     assert reply.created_knowledge_base
     assert all(r.outcome == pb.DOCUMENT_OUTCOME_CREATED for r in reply.results)
     return CORPUS_KB
-
-
-@pytest.fixture(scope="session")
-def tone_adapter(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real LoRA adapter for the packaged generator (r=4 on q_proj/v_proj), non-zero weights.
-
-    Made from the model's architecture alone (random base weights): a LoRA adapter's shapes
-    depend on the architecture, not on the base weights, and this is ten times faster than
-    de-quantizing the GGUF.
-    """
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from safetensors.torch import load_file
-    from transformers import AutoConfig, AutoModelForCausalLM
-
-    directory = tmp_path_factory.mktemp("adapters") / "tone"
-    generator = resolve_model(PACKAGED_GENERATOR)
-    config = AutoConfig.from_pretrained(generator.name_or_path, gguf_file=generator.gguf_file)
-    torch.manual_seed(7)
-    lora = LoraConfig(
-        r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False
-    )
-    get_peft_model(AutoModelForCausalLM.from_config(config), lora).save_pretrained(str(directory))
-    weights = load_file(directory / "adapter_model.safetensors")
-    assert weights and all(t.abs().sum() > 0 for n, t in weights.items() if "lora_B" in n)
-    return directory
