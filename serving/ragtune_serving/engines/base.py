@@ -26,6 +26,10 @@ class Usage:
     completion_tokens: int = 0
 
 
+class AdapterNotLoaded(LookupError):
+    """A generation named an adapter the engine does not hold (never loaded, or evicted)."""
+
+
 class GenerationEngine(Protocol):
     """Turns chat messages into a stream of text deltas; holds LoRA adapters by name."""
 
@@ -35,11 +39,16 @@ class GenerationEngine(Protocol):
         ...
 
     def stream(
-        self, messages: Sequence[Message], params: SamplingParams, usage: Usage
+        self,
+        messages: Sequence[Message],
+        params: SamplingParams,
+        usage: Usage,
+        adapter: str | None = None,
     ) -> AsyncIterator[str]:
         """Yield text deltas in order; fill `usage` before the iterator ends.
 
-        Generation uses the base model: loaded adapters do not change it (yet).
+        Generation runs through loaded adapter `adapter`, or the base model when it is None;
+        AdapterNotLoaded if the engine does not hold `adapter`.
         """
         ...
 

@@ -2,8 +2,9 @@
 
 PEFT's functional API (the one made for libraries that keep their own model object) injects an
 adapter's layers into the model in place and loads its weights. Every adapter layer is then
-switched off, so forward passes stay those of the base model, bit for bit, until a later
-version selects adapters per request. Callers hold the engine's exclusive lock around these.
+switched off, so forward passes stay those of the base model, bit for bit, until `activate`
+selects one adapter for the generations that name it. Callers hold the engine's lock around
+these: exclusive to attach or detach, under the adapter's key to activate.
 """
 
 from __future__ import annotations
@@ -95,3 +96,17 @@ def switch_off(model: Any) -> None:
     for module in model.modules():
         if isinstance(module, BaseTunerLayer):
             module.enable_adapters(False)
+
+
+def activate(model: Any, slot: str | None) -> None:
+    """Make every adapter layer apply adapter `slot` alone; None switches them all off."""
+    if slot is None:
+        switch_off(model)
+        return
+    from peft.functional import set_adapter
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    for module in model.modules():
+        if isinstance(module, BaseTunerLayer):
+            module.enable_adapters(True)
+    set_adapter(model, slot, inference_mode=True)  # after enabling: it freezes the weights

@@ -1,7 +1,9 @@
 """Generation with Hugging Face transformers, on CPU or a CUDA device, streamed token by token.
 
-LoRA adapters load and unload while the engine serves (engines.lora); generation keeps using the
-base model. A shared/exclusive lock keeps an adapter change from rewiring layers mid-forward.
+LoRA adapters load and unload while the engine serves (engines.lora), and each generation runs
+through the adapter it names, or through the base model. A keyed shared/exclusive lock keeps an
+adapter change from rewiring layers mid-forward, and lets generations through one adapter run
+together while those through another wait their turn.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from ragtune_serving.engines import lora
-from ragtune_serving.engines.base import Message, SamplingParams, Usage
+from ragtune_serving.engines.base import AdapterNotLoaded, Message, SamplingParams, Usage
 from ragtune_serving.engines.locking import SharedExclusiveLock
 from ragtune_serving.models import ResolvedModel
 
@@ -43,7 +45,9 @@ class TransformersEngine:
         self._model.eval()
         self._label = model.label
         self._lock = SharedExclusiveLock()
+        self._switching = threading.Lock()  # holders under one key race to switch once
         self._slots: dict[str, str] = {}  # adapter name → its name inside PEFT
+        self._active: str | None = None  # the slot the layers apply now; None: base model
         logger.info("loaded %s on %s", self._label, self._device)
 
     @property
@@ -61,6 +65,7 @@ class TransformersEngine:
             if previous is not None:
                 lora.detach(self._model, previous)
             slot = lora.slot_name(name)
+            self._active = None  # attach leaves every adapter layer switched off
             lora.attach(self._model, slot, path)
             self._slots[name] = slot
         logger.info("loaded adapter %s from %s", name, path)
@@ -71,6 +76,8 @@ class TransformersEngine:
             slot = self._slots.pop(name, None)
             if slot is not None:
                 lora.detach(self._model, slot)
+                lora.switch_off(self._model)
+                self._active = None
         logger.info("unloaded adapter %s", name)
 
     def adapters(self) -> list[str]:
@@ -85,11 +92,17 @@ class TransformersEngine:
         return encoded["input_ids"].to(self._device)
 
     async def stream(
-        self, messages: Sequence[Message], params: SamplingParams, usage: Usage
+        self,
+        messages: Sequence[Message],
+        params: SamplingParams,
+        usage: Usage,
+        adapter: str | None = None,
     ) -> AsyncIterator[str]:
         import torch
         from transformers import AsyncTextIteratorStreamer
 
+        if adapter is not None and adapter not in self._slots:
+            raise AdapterNotLoaded(f"adapter {adapter!r} is not loaded on this replica")
         input_ids = self.prompt_ids(messages)
         usage.prompt_tokens = int(input_ids.shape[1])
         streamer = AsyncTextIteratorStreamer(
@@ -105,7 +118,8 @@ class TransformersEngine:
 
         def run() -> None:
             try:
-                with self._lock.shared(), torch.inference_mode():
+                with self._lock.shared(adapter), torch.inference_mode():
+                    self._select(adapter)
                     output = self._model.generate(
                         input_ids,
                         attention_mask=torch.ones_like(input_ids),
@@ -132,6 +146,17 @@ class TransformersEngine:
         if "error" in result:
             raise RuntimeError(f"generation failed: {result['error']}") from result["error"]
         usage.completion_tokens = result.get("completion_tokens", 0)
+
+    def _select(self, adapter: str | None) -> None:
+        """Make the layers apply `adapter` (None: none). Called holding the lock under that key,
+        so every other holder runs through the same adapter: switching is safe."""
+        slot = None if adapter is None else self._slots.get(adapter)
+        if adapter is not None and slot is None:
+            raise AdapterNotLoaded(f"adapter {adapter!r} was unloaded before generation began")
+        with self._switching:
+            if slot != self._active:
+                lora.activate(self._model, slot)
+                self._active = slot
 
 
 class _StopOnEvent:
