@@ -14,6 +14,7 @@ from ragtune_serving.config import AppArgs, DeploymentArgs
 from ragtune_serving.deployments.embedder import Embedder
 from ragtune_serving.deployments.gateway import Gateway
 from ragtune_serving.deployments.generator import Generator
+from ragtune_serving.deployments.reranker import Reranker
 from ragtune_serving.deployments.retriever import Retriever
 
 
@@ -32,11 +33,12 @@ def _options(deployment: Deployment, args: DeploymentArgs) -> Deployment:
 
 
 def build_app(args: AppArgs | dict[str, Any]) -> Application:
-    """Gateway → (embedder, retriever, generator), sized by `args.deployments`."""
+    """Gateway → (embedder, retriever, generator, reranker), sized by `args.deployments`."""
     if not isinstance(args, AppArgs):
         args = AppArgs.model_validate(args)
     sizes = args.deployments
     embedder = _options(Embedder, sizes.embedder).bind(args.embedding, args.torch_threads)
     retriever = _options(Retriever, sizes.retriever).bind(args, embedder)
     generator = _options(Generator, sizes.generator).bind(args.generator, args.torch_threads)
-    return _options(Gateway, sizes.gateway).bind(args, embedder, retriever, generator)
+    reranker = _options(Reranker, sizes.reranker).bind(args.reranker, args.torch_threads)
+    return _options(Gateway, sizes.gateway).bind(args, embedder, retriever, generator, reranker)

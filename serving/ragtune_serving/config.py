@@ -1,9 +1,9 @@
 """The Serve application's arguments: the contract between the operator, the CLI and serving.
 
 `AppArgs` is what a rendered `serveConfigV2` carries under `args`, and what `app.build_app`
-receives; `GeneratorUserConfig` is the generator's `user_config` (adapters), which running
-replicas take without a restart. Pydantic only: the operator imports this module without Ray or
-torch.
+receives; `AdaptersUserConfig` is the generator's and the reranker's `user_config` (their
+adapters), which running replicas take without a restart. Pydantic only: the operator imports
+this module without Ray or torch.
 """
 
 from __future__ import annotations
@@ -52,6 +52,19 @@ class GeneratorArgs(_Args):
     device: Literal["cpu", "cuda", "auto"] = "auto"
     max_tokens: int = Field(default=96, ge=1, le=4096, description="Default answer length.")
     temperature: float = Field(default=0.0, ge=0, le=2)
+    max_loaded_adapters: int = Field(
+        default=8,
+        ge=1,
+        le=256,
+        description="LoRA adapters held in memory per replica; the least recently used idle one "
+        "is unloaded beyond this, and reloaded when a request names it.",
+    )
+
+
+class RerankerArgs(_Args):
+    """The cross-encoders that re-rank retrieved chunks (rerank adapters)."""
+
+    max_loaded_adapters: int = Field(default=8, ge=1, le=256)
 
 
 class AdapterArgs(_Args):
@@ -69,15 +82,16 @@ class AdapterArgs(_Args):
 AdapterName = Annotated[str, Field(min_length=1, max_length=253)]
 
 
-class GeneratorUserConfig(_Args):
-    """The generator deployment's Serve `user_config`: what changes without restarting replicas.
+class AdaptersUserConfig(_Args):
+    """The generator's and the reranker's Serve `user_config`: what changes without restarting
+    replicas.
 
-    A changed `user_config` only calls `Generator.reconfigure` on the running replicas, while a
-    changed `args` rebuilds the application; adapters therefore live here and never in AppArgs.
+    A changed `user_config` only calls `reconfigure` on the running replicas, while a changed
+    `args` rebuilds the application; adapters therefore live here and never in AppArgs.
     """
 
     adapters: dict[AdapterName, AdapterArgs] = Field(
-        default_factory=dict, description="Adapter name → adapter; the generator loads these."
+        default_factory=dict, description="Adapter name → adapter; the deployment loads these."
     )
 
 
@@ -104,6 +118,19 @@ class KnowledgeBaseDefaults(_Args):
         "knowledge base has nothing on the question.",
     )
 
+    adapter: str | None = Field(
+        default=None, min_length=1, description="Generation adapter of the adapter modes."
+    )
+    query_rewrite_adapter: str | None = Field(
+        default=None, min_length=1, description="Rewrites questions before retrieval."
+    )
+    rerank_adapter: str | None = Field(
+        default=None, min_length=1, description="Re-ranks retrieved chunks before generation."
+    )
+    rerank_candidates: int = Field(
+        default=20, ge=1, le=200, description="Chunks retrieved for the re-ranker to choose from."
+    )
+
     @model_validator(mode="after")
     def _overlap_below_size(self) -> KnowledgeBaseDefaults:
         if self.chunk_overlap >= self.chunk_size:
@@ -125,6 +152,7 @@ class Limits(_Args):
     max_document_bytes: int = Field(default=2 * 1024 * 1024, ge=1)
     max_documents_per_request: int = Field(default=1000, ge=1)
     max_top_k: int = Field(default=50, ge=1)
+    max_rerank_candidates: int = Field(default=200, ge=1)
     max_tokens: int = Field(default=1024, ge=1)
 
 
@@ -143,6 +171,7 @@ class DeploymentsArgs(_Args):
     embedder: DeploymentArgs = DeploymentArgs(max_ongoing_requests=64, max_queued_requests=256)
     retriever: DeploymentArgs = DeploymentArgs(max_ongoing_requests=16, max_queued_requests=128)
     generator: DeploymentArgs = DeploymentArgs(max_ongoing_requests=4, max_queued_requests=32)
+    reranker: DeploymentArgs = DeploymentArgs(max_ongoing_requests=8, max_queued_requests=64)
 
 
 class AppArgs(_Args):
@@ -151,6 +180,7 @@ class AppArgs(_Args):
     milvus: MilvusArgs = MilvusArgs()
     embedding: EmbeddingArgs = EmbeddingArgs()
     generator: GeneratorArgs = GeneratorArgs()
+    reranker: RerankerArgs = RerankerArgs()
     knowledge_base_defaults: KnowledgeBaseDefaults = KnowledgeBaseDefaults()
     knowledge_bases: tuple[KnowledgeBaseArgs, ...] = Field(
         default=(), description="Declared knowledge bases; others get the defaults."

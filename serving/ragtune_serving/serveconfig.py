@@ -4,8 +4,8 @@ One builder, three doors: the operator's RayService, direct mode (PUT to a Ray d
 `ragtune serve` all deploy what this pure function returns.
 
 What may change under running replicas goes into a deployment's `user_config` (the generator's
-adapters): Serve hands a changed `user_config` to `reconfigure()` instead of restarting replicas,
-which a changed `args` would do.
+and the reranker's adapters): Serve hands a changed `user_config` to `reconfigure()` instead of
+restarting replicas, which a changed `args` would do.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ragtune_serving.config import AdapterArgs, AppArgs, GeneratorUserConfig
+from ragtune_serving.config import AdapterArgs, AdaptersUserConfig, AppArgs
 
 APP_IMPORT_PATH = "ragtune_serving.app:build_app"
 GRPC_SERVICER_FUNCTIONS = (
@@ -21,6 +21,7 @@ GRPC_SERVICER_FUNCTIONS = (
     "grpc_health.v1.health_pb2_grpc.add_HealthServicer_to_server",
 )
 GENERATOR_DEPLOYMENT = "Generator"
+RERANKER_DEPLOYMENT = "Reranker"
 MODEL_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
@@ -35,10 +36,15 @@ def build_serve_config(
 ) -> dict[str, Any]:
     """The `serveConfigV2` document serving `args` (and `adapters`) as application `app_name`.
 
-    The generator's `user_config` is always written, empty included, so that removing the last
-    adapter reconfigures the replicas to none.
+    Rerank adapters go to the reranker's `user_config`, the others to the generator's. Both are
+    always written, empty included, so that removing the last adapter reconfigures the replicas
+    to none.
     """
-    user_config = GeneratorUserConfig(adapters=dict(adapters or {}))
+    given = dict(adapters or {})
+    configs = {
+        GENERATOR_DEPLOYMENT: {n: a for n, a in given.items() if a.purpose != "rerank"},
+        RERANKER_DEPLOYMENT: {n: a for n, a in given.items() if a.purpose == "rerank"},
+    }
     return {
         "proxy_location": "EveryNode",
         "http_options": {"host": http_host, "port": http_port},
@@ -55,9 +61,10 @@ def build_serve_config(
                 "runtime_env": {"env_vars": dict(MODEL_ENV)},
                 "deployments": [
                     {
-                        "name": GENERATOR_DEPLOYMENT,
-                        "user_config": user_config.model_dump(mode="json"),
+                        "name": name,
+                        "user_config": AdaptersUserConfig(adapters=chosen).model_dump(mode="json"),
                     }
+                    for name, chosen in configs.items()
                 ],
             }
         ],

@@ -8,10 +8,17 @@ import pytest
 from google.protobuf import json_format
 
 from ragtune.v1 import ragtune_pb2 as pb
-from ragtune_serving.config import AppArgs, GeneratorArgs, KnowledgeBaseDefaults, Limits
+from ragtune_serving.config import (
+    AppArgs,
+    GeneratorArgs,
+    KnowledgeBaseArgs,
+    KnowledgeBaseDefaults,
+    Limits,
+)
 from ragtune_serving.errors import InvalidArgument
 from ragtune_serving.grpcapi import codec
 from ragtune_serving.rag.records import (
+    AdapterReport,
     CitationsEvent,
     DocumentResult,
     FinalEvent,
@@ -108,7 +115,85 @@ def test_question_at_the_limit_is_accepted() -> None:
     [(pb.MODE_UNSPECIFIED, "rag"), (pb.MODE_RAG, "rag"), (pb.MODE_BASE, "base")],
 )
 def test_modes(mode: int, expected: str) -> None:
-    assert codec.query_params(_query(mode=mode), ARGS).mode == expected
+    params = codec.query_params(_query(mode=mode), ARGS)
+    assert (params.mode, params.adapter, params.rewrite_adapter, params.rerank_adapter) == (
+        expected,
+        None,
+        None,
+        None,
+    )
+
+
+DECLARED = ARGS.model_copy(
+    update={
+        "knowledge_bases": (
+            KnowledgeBaseArgs(
+                namespace="default",
+                name="handbook",
+                adapter="tone",
+                query_rewrite_adapter="rw",
+                rerank_adapter="rr",
+                rerank_candidates=8,
+            ),
+        )
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        # nothing asked: every declared adapter is used
+        ({}, ("rag+adapter", "tone", "rw", "rr", 8)),
+        ({"mode": pb.MODE_RAG}, ("rag", None, "rw", "rr", 8)),
+        ({"mode": pb.MODE_BASE}, ("base", None, None, None, 0)),
+        ({"mode": pb.MODE_ADAPTER}, ("adapter", "tone", None, None, 0)),
+        ({"adapter": "legal"}, ("rag+adapter", "legal", "rw", "rr", 8)),
+        ({"rewrite": False, "rerank": False}, ("rag+adapter", "tone", None, None, 0)),
+        (
+            {"rewrite_adapter": "rw2", "rerank_candidates": 5},
+            ("rag+adapter", "tone", "rw2", "rr", 5),
+        ),
+    ],
+)
+def test_declared_adapters_fill_what_the_request_leaves_out(
+    fields: dict[str, Any], expected: tuple[object, ...]
+) -> None:
+    p = codec.query_params(_query(**fields), DECLARED)
+    got = (p.mode, p.adapter, p.rewrite_adapter, p.rerank_adapter, p.rerank_candidates)
+    assert got == expected
+
+
+def test_a_request_names_adapters_the_knowledge_base_does_not_declare() -> None:
+    fields = {"mode": pb.MODE_RAG_ADAPTER, "adapter": "a", "rewrite_adapter": "b", "rerank": True}
+    with pytest.raises(InvalidArgument, match="rerank_adapter"):
+        codec.query_params(_query(**fields), ARGS)
+    fields["rerank_adapter"] = "c"
+    p = codec.query_params(_query(**fields), ARGS)
+    assert (p.adapter, p.rewrite_adapter, p.rerank_adapter) == ("a", "b", "c")
+    assert p.rerank_candidates == ARGS.knowledge_base_defaults.rerank_candidates
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"mode": pb.MODE_ADAPTER}, "adapter"),  # no adapter anywhere
+        ({"mode": pb.MODE_RAG_ADAPTER}, "adapter"),
+        ({"mode": pb.MODE_RAG, "adapter": "tone"}, "adapter"),  # rag uses no adapter
+        ({"mode": pb.MODE_BASE, "adapter": "tone"}, "adapter"),
+        ({"rewrite": True}, "rewrite_adapter"),  # switched on, none named
+        ({"rerank": True}, "rerank_adapter"),
+        ({"rewrite": False, "rewrite_adapter": "rw"}, "rewrite_adapter"),
+        ({"mode": pb.MODE_BASE, "rerank_adapter": "rr"}, "rerank_adapter"),  # base: no retrieval
+        ({"mode": pb.MODE_BASE, "rewrite": True}, "rewrite"),
+        ({"rerank_adapter": "rr", "rerank_candidates": 2}, "rerank_candidates"),  # < top_k
+        ({"rerank_adapter": "rr", "rerank_candidates": 201}, "rerank_candidates"),
+    ],
+)
+def test_conflicting_mode_and_adapter_fields_are_refused(
+    fields: dict[str, Any], field: str
+) -> None:
+    assert _invalid_field(codec.query_params, _query(**fields), ARGS) == field
 
 
 # query_params: every validation error names its field
@@ -405,15 +490,33 @@ def test_knowledge_base_proto_leaves_last_ingested_unset_when_never_ingested() -
     assert not message.HasField("last_ingested")
 
 
-def test_knowledge_base_proto_lists_loaded_adapters_sorted() -> None:
+REPORTS = [
+    AdapterReport("tone", "generation", "ready", loaded=True),
+    AdapterReport("rr", "rerank", "ready", loaded=False),  # evicted: reloads on use
+    AdapterReport("big", "generation", "failed", reason="other base model"),
+    AdapterReport("legal.v2", "generation", "ready", loaded=True),
+]
+
+
+def test_knowledge_base_proto_reports_adapters_sorted() -> None:
     assert codec.knowledge_base_proto(_info(0.0)).loaded_adapters == []
-    message = codec.knowledge_base_proto(_info(0.0), ["tone", "legal.v2"])
+    message = codec.knowledge_base_proto(_info(0.0), REPORTS)
     assert list(message.loaded_adapters) == ["legal.v2", "tone"]
+    assert [(a.name, a.state, a.reason) for a in message.adapters] == [
+        ("big", pb.ADAPTER_STATE_FAILED, "other base model"),
+        ("legal.v2", pb.ADAPTER_STATE_READY, ""),
+        ("rr", pb.ADAPTER_STATE_READY, ""),
+        ("tone", pb.ADAPTER_STATE_READY, ""),
+    ]
+    assert [a.purpose for a in message.adapters][2] == "rerank"
 
 
-def test_knowledge_base_json_carries_loaded_adapters_in_camel_case() -> None:
-    body = json_format.MessageToDict(codec.knowledge_base_proto(_info(0.0), ["tone"]))
+def test_knowledge_base_json_carries_adapters_in_camel_case() -> None:
+    body = json_format.MessageToDict(codec.knowledge_base_proto(_info(0.0), REPORTS[:1]))
     assert body["loadedAdapters"] == ["tone"]
+    assert body["adapters"] == [
+        {"name": "tone", "purpose": "generation", "state": "ADAPTER_STATE_READY", "loaded": True}
+    ]
     dropped = json_format.MessageToDict(pb.DeleteKnowledgeBaseResponse(existed=True))
     assert dropped == {"existed": True}
     assert json_format.MessageToDict(pb.DeleteKnowledgeBaseResponse()) == {}

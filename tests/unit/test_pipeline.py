@@ -1,4 +1,5 @@
-"""An answer is one CitationsEvent, tokens, one FinalEvent; ungrounded questions skip the LLM."""
+"""An answer is one CitationsEvent, tokens, one FinalEvent; ungrounded questions skip the LLM;
+rewrite and re-rank run only when an adapter is set for them; adapters reach generation."""
 
 from __future__ import annotations
 
@@ -60,6 +61,9 @@ class FakeStages:
     calls: list[str] = field(default_factory=list)
     retrieve_args: list[tuple[object, ...]] = field(default_factory=list)
     generate_args: list[tuple[Sequence[Message], SamplingParams]] = field(default_factory=list)
+    adapters: list[str | None] = field(default_factory=list)  # one per generate call
+    rewritten: str = "rewritten query"
+    rerank_args: list[tuple[str, list[Hit], str]] = field(default_factory=list)
 
     async def describe(self, ref: KnowledgeBaseRef) -> KnowledgeBaseInfo:
         self.calls.append("describe")
@@ -85,12 +89,24 @@ class FakeStages:
         return list(self.hits)
 
     def generate(
-        self, messages: Sequence[Message], params: SamplingParams, usage: Usage
+        self, messages: Sequence[Message], params: SamplingParams, usage: Usage, adapter: str | None
     ) -> AsyncIterator[str]:
         # Recorded when called, not when first iterated: a call without iteration counts too.
         self.calls.append("generate")
         self.generate_args.append((messages, params))
+        self.adapters.append(adapter)
         return self._stream(usage)
+
+    async def rewrite(self, question: str, adapter: str) -> str:
+        self.calls.append(f"rewrite:{adapter}")
+        await asyncio.sleep(self.delay_s)
+        return self.rewritten
+
+    async def rerank(self, query: str, hits: list[Hit], adapter: str) -> list[Hit]:
+        self.calls.append(f"rerank:{adapter}")
+        self.rerank_args.append((query, hits, adapter))
+        await asyncio.sleep(self.delay_s)
+        return list(reversed(hits))
 
     async def _stream(self, usage: Usage) -> AsyncIterator[str]:
         await asyncio.sleep(self.delay_s)
@@ -106,6 +122,8 @@ class FakeStages:
             embed=self.embed,
             retrieve=self.retrieve,
             generate=self.generate,
+            rewrite=self.rewrite,
+            rerank=self.rerank,
         )
 
 
@@ -282,3 +300,54 @@ def test_empty_generation_gives_an_empty_answer() -> None:
     assert tokens == []
     assert final.answer == ""
     assert final.timing.time_to_first_token_ms == 0.0
+
+
+def test_adapter_modes_generate_through_the_adapter() -> None:
+    for mode, calls in (
+        ("adapter", ["generate"]),
+        ("rag+adapter", ["describe", "embed", "retrieve", "generate"]),
+    ):
+        fake = FakeStages(hits=[_hit(1, 0.9)], pieces=["ok"])
+        citations, _, _ = _split(_run(replace(PARAMS, mode=mode, adapter="tone"), fake))
+        assert fake.calls == calls
+        assert fake.adapters == ["tone"]
+        assert (citations.mode, citations.adapter) == (mode, "tone")
+        prompt = "".join(m["content"] for m in fake.generate_args[0][0])
+        assert ("<context>" in prompt) == (mode == "rag+adapter")
+
+
+def test_rewrite_searches_for_the_rewritten_query_but_prompts_with_the_question() -> None:
+    fake = FakeStages(hits=[_hit(1, 0.9)], pieces=["ok"], delay_s=0.01)
+    citations, _, final = _split(_run(replace(PARAMS, rewrite_adapter="rw"), fake))
+    assert fake.calls == ["describe", "rewrite:rw", "embed", "retrieve", "generate"]
+    assert fake.retrieve_args[0][2] == "rewritten query"
+    assert citations.rewritten_question == "rewritten query"
+    assert final.timing.rewrite_ms >= 10.0 * 0.9
+    messages = fake.generate_args[0][0]
+    assert messages[-1]["content"].endswith("Question: How many leave days?")
+
+
+def test_a_rewrite_that_changes_nothing_is_not_reported() -> None:
+    fake = FakeStages(hits=[_hit(1, 0.9)], pieces=["ok"], rewritten="How many leave days?")
+    citations, _, _ = _split(_run(replace(PARAMS, rewrite_adapter="rw"), fake))
+    assert citations.rewritten_question == ""
+
+
+def test_rerank_retrieves_candidates_and_keeps_the_reranked_top_k() -> None:
+    hits = [_hit(n, 0.9 - n / 100) for n in range(1, 11)]
+    fake = FakeStages(hits=hits, pieces=["ok"], delay_s=0.01)
+    params = replace(PARAMS, top_k=3, rerank_adapter="rr", rerank_candidates=10)
+    citations, _, final = _split(_run(params, fake))
+    assert fake.retrieve_args[0][3] == 10  # candidates, not top_k
+    assert fake.rerank_args[0][1] == hits
+    assert [h.document_id for h in citations.hits] == ["doc-10", "doc-9", "doc-8"]
+    assert citations.reranked
+    assert final.timing.rerank_ms >= 10.0 * 0.9
+
+
+def test_rerank_is_skipped_when_nothing_clears_the_threshold() -> None:
+    fake = FakeStages(hits=[_hit(1, 0.1)], pieces=["must not appear"])
+    params = replace(PARAMS, rerank_adapter="rr", rerank_candidates=10)
+    citations, _, _ = _split(_run(params, fake))
+    assert "rerank:rr" not in fake.calls
+    assert not citations.reranked and not citations.grounded

@@ -15,28 +15,43 @@ import pytest
 
 from ragtune_serving.config import (
     AdapterArgs,
+    AdaptersUserConfig,
     AppArgs,
     DeploymentArgs,
     DeploymentsArgs,
     EmbeddingArgs,
     GeneratorArgs,
-    GeneratorUserConfig,
     KnowledgeBaseArgs,
     KnowledgeBaseDefaults,
     Limits,
     MilvusArgs,
+    RerankerArgs,
 )
-from ragtune_serving.serveconfig import GENERATOR_DEPLOYMENT, build_serve_config
+from ragtune_serving.serveconfig import (
+    GENERATOR_DEPLOYMENT,
+    RERANKER_DEPLOYMENT,
+    build_serve_config,
+)
 
 CUSTOM = AppArgs(
     milvus=MilvusArgs(uri="http://milvus.data:19530", token="root:Milvus", timeout_s=2.5),
     embedding=EmbeddingArgs(model="/models/e5", max_batch_size=8, batch_wait_timeout_s=0.01),
-    generator=GeneratorArgs(model="org/model", device="cuda", max_tokens=300, temperature=0.7),
+    generator=GeneratorArgs(
+        model="org/model", device="cuda", max_tokens=300, temperature=0.7, max_loaded_adapters=3
+    ),
     knowledge_base_defaults=KnowledgeBaseDefaults(
         chunk_size=200, chunk_overlap=20, hybrid=True, top_k=6, score_threshold=-0.2
     ),
+    reranker=RerankerArgs(max_loaded_adapters=2),
     knowledge_bases=(
-        KnowledgeBaseArgs(namespace="team-a", name="handbook", top_k=2, score_threshold=0.4),
+        KnowledgeBaseArgs(
+            namespace="team-a",
+            name="handbook",
+            top_k=2,
+            score_threshold=0.4,
+            adapter="tone",
+            rerank_adapter="ranker",
+        ),
     ),
     limits=Limits(max_question_chars=500, max_top_k=20, max_tokens=512),
     deployments=DeploymentsArgs(
@@ -49,6 +64,7 @@ CUSTOM = AppArgs(
 ADAPTERS = {
     "tone": AdapterArgs(path="/adapters/tone", base_model="org/model"),
     "rewrite": AdapterArgs(path="/adapters/rw", base_model="org/model", purpose="query-rewrite"),
+    "ranker": AdapterArgs(path="/adapters/rr", base_model="org/encoder", purpose="rerank"),
 }
 
 
@@ -58,10 +74,10 @@ def _application(document: dict[str, Any]) -> dict[str, Any]:
     return application
 
 
-def _generator_user_config(document: dict[str, Any]) -> dict[str, Any]:
-    (deployment,) = _application(document)["deployments"]
-    assert deployment["name"] == GENERATOR_DEPLOYMENT
-    user_config = deployment["user_config"]
+def _user_config(document: dict[str, Any], name: str = GENERATOR_DEPLOYMENT) -> dict[str, Any]:
+    deployments = {d["name"]: d for d in _application(document)["deployments"]}
+    assert set(deployments) == {GENERATOR_DEPLOYMENT, RERANKER_DEPLOYMENT}
+    user_config = deployments[name]["user_config"]
     assert isinstance(user_config, dict)
     return user_config
 
@@ -80,11 +96,12 @@ def test_args_round_trip_through_json() -> None:
     assert restored.deployments.generator.num_gpus == 0.5
 
 
-def test_adapters_round_trip_through_the_generator_user_config() -> None:
+def test_adapters_round_trip_through_the_user_configs_split_by_purpose() -> None:
     document = json.loads(json.dumps(build_serve_config(CUSTOM, adapters=ADAPTERS)))
-    restored = GeneratorUserConfig.model_validate(_generator_user_config(document))
-    assert restored.adapters == ADAPTERS
-    assert restored.adapters["tone"].purpose == "generation"
+    generating = AdaptersUserConfig.model_validate(_user_config(document)).adapters
+    reranking = AdaptersUserConfig.model_validate(_user_config(document, RERANKER_DEPLOYMENT))
+    assert generating == {"tone": ADAPTERS["tone"], "rewrite": ADAPTERS["rewrite"]}
+    assert reranking.adapters == {"ranker": ADAPTERS["ranker"]}
 
 
 @pytest.mark.parametrize("adapters", [None, {}], ids=["none", "empty"])
@@ -92,9 +109,9 @@ def test_no_adapters_still_writes_an_empty_user_config(
     adapters: dict[str, AdapterArgs] | None,
 ) -> None:
     # Removing the last adapter must reach the replicas as "none", not as "unchanged".
-    assert _generator_user_config(build_serve_config(AppArgs(), adapters=adapters)) == {
-        "adapters": {}
-    }
+    document = build_serve_config(AppArgs(), adapters=adapters)
+    for name in (GENERATOR_DEPLOYMENT, RERANKER_DEPLOYMENT):
+        assert _user_config(document, name) == {"adapters": {}}
 
 
 def test_adapters_change_only_the_user_config_never_the_args() -> None:
@@ -102,17 +119,17 @@ def test_adapters_change_only_the_user_config_never_the_args() -> None:
     without = build_serve_config(CUSTOM)
     with_adapters = build_serve_config(CUSTOM, adapters=ADAPTERS)
     assert _application(without)["args"] == _application(with_adapters)["args"]
-    assert "adapter" not in json.dumps(_application(with_adapters)["args"])
+    assert "/adapters/" not in json.dumps(_application(with_adapters)["args"])
     without_deployments = {k: v for k, v in _application(without).items() if k != "deployments"}
     with_deployments = {k: v for k, v in _application(with_adapters).items() if k != "deployments"}
     assert without_deployments == with_deployments
 
 
-def test_user_config_names_the_generator_deployment() -> None:
-    from ragtune_serving.deployments import generator
+def test_user_configs_name_the_generator_and_reranker_deployments() -> None:
+    from ragtune_serving.deployments import generator, reranker
 
-    deployment: Any = generator.Generator  # a Serve Deployment, which mypy sees as the class
-    assert deployment.name == GENERATOR_DEPLOYMENT
+    deployments: list[Any] = [generator.Generator, reranker.Reranker]  # Serve Deployments
+    assert [d.name for d in deployments] == [GENERATOR_DEPLOYMENT, RERANKER_DEPLOYMENT]
 
 
 @pytest.mark.parametrize(
@@ -127,7 +144,7 @@ def test_user_config_names_the_generator_deployment() -> None:
 )
 def test_bad_user_config_is_refused(raw: dict[str, Any]) -> None:
     with pytest.raises(pydantic.ValidationError):
-        GeneratorUserConfig.model_validate(raw)
+        AdaptersUserConfig.model_validate(raw)
 
 
 def test_declared_knowledge_bases_get_their_own_settings() -> None:
@@ -213,7 +230,7 @@ def test_document_is_json_serialisable() -> None:
         {"unknown": 1},
         {"generator": {"modle": "typo"}},
         {"limits": {"max_top_k": 5, "extra": True}},
-        {"deployments": {"reranker": {}}},
+        {"deployments": {"rewriter": {}}},
     ],
 )
 def test_unknown_fields_are_refused(raw: dict[str, Any]) -> None:

@@ -30,6 +30,7 @@ from ragtune_serving.grpcapi import codec
 from ragtune_serving.grpcapi.errors import domain_error, fail, grpc_status, http_status, unary
 from ragtune_serving.rag.latency import LatencyWindow
 from ragtune_serving.rag.records import (
+    AdapterReport,
     CitationsEvent,
     FinalEvent,
     Hit,
@@ -83,11 +84,13 @@ class Gateway:
         embedder: DeploymentHandle,
         retriever: DeploymentHandle,
         generator: DeploymentHandle,
+        reranker: DeploymentHandle,
     ) -> None:
         self._args = args
         self._embedder = embedder
         self._retriever = retriever
         self._generator = generator
+        self._reranker = reranker
         self._windows: dict[KnowledgeBaseRef, LatencyWindow] = {}
         self._known: dict[KnowledgeBaseRef, tuple[float, KnowledgeBaseInfo]] = {}
         self._stages = pipeline.Stages(
@@ -95,6 +98,8 @@ class Gateway:
             embed=self._embed,
             retrieve=self._retrieve,
             generate=self._generate,
+            rewrite=self._rewrite,
+            rerank=self._rerank,
         )
 
     # -- gRPC: RagService -------------------------------------------------------------------
@@ -216,14 +221,16 @@ class Gateway:
 
     async def _query(self, request: pb.QueryRequest) -> pb.QueryResponse:
         params = codec.query_params(request, self._args)
-        response = pb.QueryResponse(
-            knowledge_base=str(params.ref), mode=codec.MODE_PROTOS[params.mode]
-        )
+        response = pb.QueryResponse(knowledge_base=str(params.ref))
         hits: list[Hit] = []
         async for event in self._answer(params):
             if isinstance(event, CitationsEvent):
                 hits = event.hits
                 response.grounded = event.grounded
+                response.mode = codec.MODE_PROTOS[event.mode]
+                response.adapter = event.adapter or ""
+                response.rewritten_question = event.rewritten_question
+                response.reranked = event.reranked
             elif isinstance(event, FinalEvent):
                 response.answer = event.answer
                 response.citations.extend(codec.citation_protos(hits, event.cited))
@@ -236,7 +243,7 @@ class Gateway:
         self, params: QueryParams
     ) -> AsyncIterator[CitationsEvent | TokenEvent | FinalEvent]:
         async for event in pipeline.answer(params, self._stages):
-            if isinstance(event, FinalEvent) and params.mode == "rag":
+            if isinstance(event, FinalEvent) and params.retrieves:
                 self._window(params.ref).add(event.timing.stages(), time.monotonic())
             yield event
 
@@ -261,11 +268,14 @@ class Gateway:
     async def _get(self, request: pb.GetKnowledgeBaseRequest) -> pb.KnowledgeBase:
         ref = codec.kb_ref(request.knowledge_base)
         info: KnowledgeBaseInfo
-        adapters: list[str]
-        info, adapters = await asyncio.gather(
-            self._retriever.describe.remote(ref, True), self._generator.adapters.remote()
+        generating: list[AdapterReport]
+        reranking: list[AdapterReport]
+        info, generating, reranking = await asyncio.gather(
+            self._retriever.describe.remote(ref, True),
+            self._generator.adapters.remote(),
+            self._reranker.adapters.remote(),
         )
-        return codec.knowledge_base_proto(info, adapters)
+        return codec.knowledge_base_proto(info, generating + reranking)
 
     async def _drop(self, request: pb.DeleteKnowledgeBaseRequest) -> pb.DeleteKnowledgeBaseResponse:
         ref = codec.kb_ref(request.knowledge_base)
@@ -310,11 +320,19 @@ class Gateway:
         )
         return hits
 
+    async def _rewrite(self, question: str, adapter: str) -> str:
+        query: str = await self._generator.rewrite.remote(question, adapter)
+        return query
+
+    async def _rerank(self, query: str, hits: list[Hit], adapter: str) -> list[Hit]:
+        ranked: list[Hit] = await self._reranker.rerank.remote(query, hits, adapter)
+        return ranked
+
     async def _generate(
-        self, messages: Sequence[Message], params: SamplingParams, usage: Usage
+        self, messages: Sequence[Message], params: SamplingParams, usage: Usage, adapter: str | None
     ) -> AsyncIterator[str]:
         stream = self._generator.options(stream=True).generate.remote(
-            list(messages), params.max_tokens, params.temperature
+            list(messages), params.max_tokens, params.temperature, adapter
         )
         async for item in stream:
             if isinstance(item, dict):

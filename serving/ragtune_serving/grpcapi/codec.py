@@ -12,10 +12,12 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from ragtune.v1 import ragtune_pb2 as pb
 from ragtune_serving.config import AppArgs
 from ragtune_serving.errors import InvalidArgument
+from ragtune_serving.rag import modes
 from ragtune_serving.rag.kbnames import parse_kb_ref
 from ragtune_serving.rag.latency import StageStats
 from ragtune_serving.rag.prompting import snippet
 from ragtune_serving.rag.records import (
+    AdapterReport,
     CitationsEvent,
     DeleteReport,
     FinalEvent,
@@ -31,8 +33,13 @@ from ragtune_serving.rag.records import (
     TokenEvent,
 )
 
-MODES: dict[int, Mode] = {pb.MODE_UNSPECIFIED: "rag", pb.MODE_RAG: "rag", pb.MODE_BASE: "base"}
-MODE_PROTOS = {"rag": pb.MODE_RAG, "base": pb.MODE_BASE}
+MODE_PROTOS: dict[Mode, pb.Mode] = {
+    "base": pb.MODE_BASE,
+    "rag": pb.MODE_RAG,
+    "adapter": pb.MODE_ADAPTER,
+    "rag+adapter": pb.MODE_RAG_ADAPTER,
+}
+MODES: dict[int, Mode] = {int(number): mode for mode, number in MODE_PROTOS.items()}
 OUTCOMES = {
     "created": pb.DOCUMENT_OUTCOME_CREATED,
     "updated": pb.DOCUMENT_OUTCOME_UPDATED,
@@ -73,8 +80,31 @@ def query_params(request: pb.QueryRequest, args: AppArgs) -> QueryParams:
         request.score_threshold if request.HasField("score_threshold") else defaults.score_threshold
     )
     _check_range("score_threshold", threshold, -1.0, 1.0)
-    if request.mode not in MODES:
+    if request.mode != pb.MODE_UNSPECIFIED and request.mode not in MODES:
         raise InvalidArgument(f"unknown mode {request.mode}", field="mode")
+    plan = modes.resolve(
+        modes.AskedFor(
+            mode=MODES.get(request.mode),
+            adapter=request.adapter.strip(),
+            rewrite=request.rewrite if request.HasField("rewrite") else None,
+            rewrite_adapter=request.rewrite_adapter.strip(),
+            rerank=request.rerank if request.HasField("rerank") else None,
+            rerank_adapter=request.rerank_adapter.strip(),
+        ),
+        modes.DeclaredAdapters(
+            generation=defaults.adapter,
+            query_rewrite=defaults.query_rewrite_adapter,
+            rerank=defaults.rerank_adapter,
+        ),
+    )
+    candidates = 0
+    if plan.rerank_adapter:
+        candidates = (
+            request.rerank_candidates
+            if request.HasField("rerank_candidates")
+            else defaults.rerank_candidates
+        )
+        _check_range("rerank_candidates", candidates, top_k, limits.max_rerank_candidates)
     return QueryParams(
         ref=ref,
         question=question,
@@ -83,7 +113,11 @@ def query_params(request: pb.QueryRequest, args: AppArgs) -> QueryParams:
         temperature=temperature,
         score_threshold=threshold,
         filters=dict(request.metadata_filter),
-        mode=MODES[request.mode],
+        mode=plan.mode,
+        adapter=plan.adapter,
+        rewrite_adapter=plan.rewrite_adapter,
+        rerank_adapter=plan.rerank_adapter,
+        rerank_candidates=candidates,
     )
 
 
@@ -197,8 +231,18 @@ def delete_response(report: DeleteReport) -> pb.DeleteDocumentsResponse:
     )
 
 
-def knowledge_base_proto(info: KnowledgeBaseInfo, adapters: Sequence[str] = ()) -> pb.KnowledgeBase:
-    """What GetKnowledgeBase answers: the knowledge base, and the generator's loaded adapters."""
+ADAPTER_STATES = {
+    "loading": pb.ADAPTER_STATE_LOADING,
+    "ready": pb.ADAPTER_STATE_READY,
+    "failed": pb.ADAPTER_STATE_FAILED,
+}
+
+
+def knowledge_base_proto(
+    info: KnowledgeBaseInfo, adapters: Sequence[AdapterReport] = ()
+) -> pb.KnowledgeBase:
+    """What GetKnowledgeBase answers: the knowledge base, and the serving adapters' states."""
+    ordered = sorted(adapters, key=lambda a: a.name)
     message = pb.KnowledgeBase(
         namespace=info.ref.namespace,
         name=info.ref.name,
@@ -206,7 +250,17 @@ def knowledge_base_proto(info: KnowledgeBaseInfo, adapters: Sequence[str] = ()) 
         chunks=info.chunks,
         settings=settings_proto(info.settings),
         collection=info.collection,
-        loaded_adapters=sorted(adapters),
+        loaded_adapters=[a.name for a in ordered if a.loaded],
+        adapters=[
+            pb.AdapterStatus(
+                name=a.name,
+                purpose=a.purpose,
+                state=ADAPTER_STATES[a.state],
+                reason=a.reason,
+                loaded=a.loaded,
+            )
+            for a in ordered
+        ],
     )
     if info.last_ingested:
         message.last_ingested.CopyFrom(_timestamp(info.last_ingested))
@@ -242,14 +296,22 @@ def _timestamp(seconds: float) -> Timestamp:
     return stamp
 
 
+def citation_list(event: CitationsEvent) -> pb.CitationList:
+    """The first event of an answer: citations, and how the answer is being made."""
+    return pb.CitationList(
+        citations=citation_protos(event.hits),
+        grounded=event.grounded,
+        mode=MODE_PROTOS[event.mode],
+        adapter=event.adapter or "",
+        rewritten_question=event.rewritten_question,
+        reranked=event.reranked,
+    )
+
+
 def stream_message(event: CitationsEvent | TokenEvent | FinalEvent) -> pb.QueryStreamResponse:
     """One QueryStream reply for one answer event."""
     if isinstance(event, CitationsEvent):
-        return pb.QueryStreamResponse(
-            citations=pb.CitationList(
-                citations=citation_protos(event.hits), grounded=event.grounded
-            )
-        )
+        return pb.QueryStreamResponse(citations=citation_list(event))
     if isinstance(event, TokenEvent):
         return pb.QueryStreamResponse(token=event.text)
     return pb.QueryStreamResponse(

@@ -1,4 +1,6 @@
-"""Prompts: the chat messages sent to the generator, with and without retrieved context."""
+"""Prompts: the chat messages sent to the generator, with and without retrieved context, and to
+a query-rewrite adapter. Training formats its examples with these same functions, so an adapter
+sees at serving time exactly the prompt it was trained on."""
 
 from __future__ import annotations
 
@@ -16,6 +18,12 @@ SYSTEM_PROMPT = (
 )
 
 BASE_SYSTEM_PROMPT = "You are a helpful assistant. Answer briefly."
+
+REWRITE_SYSTEM_PROMPT = (
+    "Rewrite the question as a short search query for the knowledge base, in the words its "
+    "documents use. Reply with the query only."
+)
+MAX_REWRITE_CHARS = 500
 
 CONTEXT_OPEN = "<context>"
 CONTEXT_CLOSE = "</context>"
@@ -48,6 +56,24 @@ def build_base_messages(question: str) -> list[Message]:
         {"role": "system", "content": BASE_SYSTEM_PROMPT},
         {"role": "user", "content": question.strip()},
     ]
+
+
+def build_rewrite_messages(question: str) -> list[Message]:
+    """Messages asking a query-rewrite adapter for a search query."""
+    return [
+        {"role": "system", "content": REWRITE_SYSTEM_PROMPT},
+        {"role": "user", "content": question.strip()},
+    ]
+
+
+def rewritten_query(generated: str, question: str) -> str:
+    """The search query in a rewrite adapter's output: its first non-empty line, bounded; the
+    original question if the adapter produced nothing usable."""
+    for line in generated.splitlines():
+        query = line.strip().strip('"').strip()
+        if query:
+            return query[:MAX_REWRITE_CHARS]
+    return question.strip()
 
 
 def snippet(text: str, max_chars: int = 240) -> str:

@@ -122,7 +122,23 @@ class KnowledgeBaseInfo:
     last_ingested: float = 0.0  # seconds since the epoch, 0 if never
 
 
-Mode = Literal["rag", "base"]
+AdapterState = Literal["loading", "ready", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterReport:
+    """One adapter a serving deployment was given, and where it stands there."""
+
+    name: str
+    purpose: str
+    state: AdapterState
+    reason: str = ""
+    loaded: bool = False  # in memory now; a ready adapter evicted by the LRU bound reloads on use
+
+
+Mode = Literal["base", "rag", "adapter", "rag+adapter"]
+RETRIEVING_MODES: tuple[Mode, ...] = ("rag", "rag+adapter")
+ADAPTER_MODES: tuple[Mode, ...] = ("adapter", "rag+adapter")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +153,14 @@ class QueryParams:
     score_threshold: float
     filters: dict[str, str] = field(default_factory=dict)
     mode: Mode = "rag"
+    adapter: str | None = None  # generation adapter (adapter modes only)
+    rewrite_adapter: str | None = None  # query-rewrite adapter, when the question is rewritten
+    rerank_adapter: str | None = None  # rerank adapter, when retrieved chunks are re-ranked
+    rerank_candidates: int = 0  # chunks retrieved for the re-ranker (0: no re-ranking)
+
+    @property
+    def retrieves(self) -> bool:
+        return self.mode in RETRIEVING_MODES
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +169,10 @@ class CitationsEvent:
 
     hits: list[Hit]
     grounded: bool
+    mode: Mode = "rag"
+    adapter: str | None = None
+    rewritten_question: str = ""  # set when a query-rewrite adapter rewrote the question
+    reranked: bool = False
 
 
 @dataclass(frozen=True, slots=True)

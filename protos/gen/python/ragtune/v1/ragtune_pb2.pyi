@@ -15,6 +15,8 @@ class Mode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MODE_UNSPECIFIED: _ClassVar[Mode]
     MODE_RAG: _ClassVar[Mode]
     MODE_BASE: _ClassVar[Mode]
+    MODE_ADAPTER: _ClassVar[Mode]
+    MODE_RAG_ADAPTER: _ClassVar[Mode]
 
 class DocumentOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -24,18 +26,31 @@ class DocumentOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DOCUMENT_OUTCOME_UNCHANGED: _ClassVar[DocumentOutcome]
     DOCUMENT_OUTCOME_REFUSED: _ClassVar[DocumentOutcome]
     DOCUMENT_OUTCOME_DELETED: _ClassVar[DocumentOutcome]
+
+class AdapterState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ADAPTER_STATE_UNSPECIFIED: _ClassVar[AdapterState]
+    ADAPTER_STATE_LOADING: _ClassVar[AdapterState]
+    ADAPTER_STATE_READY: _ClassVar[AdapterState]
+    ADAPTER_STATE_FAILED: _ClassVar[AdapterState]
 MODE_UNSPECIFIED: Mode
 MODE_RAG: Mode
 MODE_BASE: Mode
+MODE_ADAPTER: Mode
+MODE_RAG_ADAPTER: Mode
 DOCUMENT_OUTCOME_UNSPECIFIED: DocumentOutcome
 DOCUMENT_OUTCOME_CREATED: DocumentOutcome
 DOCUMENT_OUTCOME_UPDATED: DocumentOutcome
 DOCUMENT_OUTCOME_UNCHANGED: DocumentOutcome
 DOCUMENT_OUTCOME_REFUSED: DocumentOutcome
 DOCUMENT_OUTCOME_DELETED: DocumentOutcome
+ADAPTER_STATE_UNSPECIFIED: AdapterState
+ADAPTER_STATE_LOADING: AdapterState
+ADAPTER_STATE_READY: AdapterState
+ADAPTER_STATE_FAILED: AdapterState
 
 class QueryRequest(_message.Message):
-    __slots__ = ("knowledge_base", "question", "top_k", "max_tokens", "temperature", "score_threshold", "metadata_filter", "mode")
+    __slots__ = ("knowledge_base", "question", "top_k", "max_tokens", "temperature", "score_threshold", "metadata_filter", "mode", "adapter", "rewrite", "rerank", "rewrite_adapter", "rerank_adapter", "rerank_candidates")
     class MetadataFilterEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -51,6 +66,12 @@ class QueryRequest(_message.Message):
     SCORE_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     METADATA_FILTER_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
+    ADAPTER_FIELD_NUMBER: _ClassVar[int]
+    REWRITE_FIELD_NUMBER: _ClassVar[int]
+    RERANK_FIELD_NUMBER: _ClassVar[int]
+    REWRITE_ADAPTER_FIELD_NUMBER: _ClassVar[int]
+    RERANK_ADAPTER_FIELD_NUMBER: _ClassVar[int]
+    RERANK_CANDIDATES_FIELD_NUMBER: _ClassVar[int]
     knowledge_base: str
     question: str
     top_k: int
@@ -59,7 +80,13 @@ class QueryRequest(_message.Message):
     score_threshold: float
     metadata_filter: _containers.ScalarMap[str, str]
     mode: Mode
-    def __init__(self, knowledge_base: _Optional[str] = ..., question: _Optional[str] = ..., top_k: _Optional[int] = ..., max_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., score_threshold: _Optional[float] = ..., metadata_filter: _Optional[_Mapping[str, str]] = ..., mode: _Optional[_Union[Mode, str]] = ...) -> None: ...
+    adapter: str
+    rewrite: bool
+    rerank: bool
+    rewrite_adapter: str
+    rerank_adapter: str
+    rerank_candidates: int
+    def __init__(self, knowledge_base: _Optional[str] = ..., question: _Optional[str] = ..., top_k: _Optional[int] = ..., max_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., score_threshold: _Optional[float] = ..., metadata_filter: _Optional[_Mapping[str, str]] = ..., mode: _Optional[_Union[Mode, str]] = ..., adapter: _Optional[str] = ..., rewrite: _Optional[bool] = ..., rerank: _Optional[bool] = ..., rewrite_adapter: _Optional[str] = ..., rerank_adapter: _Optional[str] = ..., rerank_candidates: _Optional[int] = ...) -> None: ...
 
 class Timing(_message.Message):
     __slots__ = ("embed_ms", "rewrite_ms", "retrieve_ms", "rerank_ms", "generate_ms", "time_to_first_token_ms", "total_ms")
@@ -119,7 +146,7 @@ class Citation(_message.Message):
     def __init__(self, index: _Optional[int] = ..., document_id: _Optional[str] = ..., chunk: _Optional[int] = ..., chunk_id: _Optional[str] = ..., score: _Optional[float] = ..., similarity: _Optional[float] = ..., source_uri: _Optional[str] = ..., snippet: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., cited: _Optional[bool] = ...) -> None: ...
 
 class QueryResponse(_message.Message):
-    __slots__ = ("answer", "citations", "timing", "usage", "grounded", "knowledge_base", "mode")
+    __slots__ = ("answer", "citations", "timing", "usage", "grounded", "knowledge_base", "mode", "adapter", "rewritten_question", "reranked")
     ANSWER_FIELD_NUMBER: _ClassVar[int]
     CITATIONS_FIELD_NUMBER: _ClassVar[int]
     TIMING_FIELD_NUMBER: _ClassVar[int]
@@ -127,6 +154,9 @@ class QueryResponse(_message.Message):
     GROUNDED_FIELD_NUMBER: _ClassVar[int]
     KNOWLEDGE_BASE_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
+    ADAPTER_FIELD_NUMBER: _ClassVar[int]
+    REWRITTEN_QUESTION_FIELD_NUMBER: _ClassVar[int]
+    RERANKED_FIELD_NUMBER: _ClassVar[int]
     answer: str
     citations: _containers.RepeatedCompositeFieldContainer[Citation]
     timing: Timing
@@ -134,15 +164,26 @@ class QueryResponse(_message.Message):
     grounded: bool
     knowledge_base: str
     mode: Mode
-    def __init__(self, answer: _Optional[str] = ..., citations: _Optional[_Iterable[_Union[Citation, _Mapping]]] = ..., timing: _Optional[_Union[Timing, _Mapping]] = ..., usage: _Optional[_Union[TokenUsage, _Mapping]] = ..., grounded: _Optional[bool] = ..., knowledge_base: _Optional[str] = ..., mode: _Optional[_Union[Mode, str]] = ...) -> None: ...
+    adapter: str
+    rewritten_question: str
+    reranked: bool
+    def __init__(self, answer: _Optional[str] = ..., citations: _Optional[_Iterable[_Union[Citation, _Mapping]]] = ..., timing: _Optional[_Union[Timing, _Mapping]] = ..., usage: _Optional[_Union[TokenUsage, _Mapping]] = ..., grounded: _Optional[bool] = ..., knowledge_base: _Optional[str] = ..., mode: _Optional[_Union[Mode, str]] = ..., adapter: _Optional[str] = ..., rewritten_question: _Optional[str] = ..., reranked: _Optional[bool] = ...) -> None: ...
 
 class CitationList(_message.Message):
-    __slots__ = ("citations", "grounded")
+    __slots__ = ("citations", "grounded", "mode", "adapter", "rewritten_question", "reranked")
     CITATIONS_FIELD_NUMBER: _ClassVar[int]
     GROUNDED_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    ADAPTER_FIELD_NUMBER: _ClassVar[int]
+    REWRITTEN_QUESTION_FIELD_NUMBER: _ClassVar[int]
+    RERANKED_FIELD_NUMBER: _ClassVar[int]
     citations: _containers.RepeatedCompositeFieldContainer[Citation]
     grounded: bool
-    def __init__(self, citations: _Optional[_Iterable[_Union[Citation, _Mapping]]] = ..., grounded: _Optional[bool] = ...) -> None: ...
+    mode: Mode
+    adapter: str
+    rewritten_question: str
+    reranked: bool
+    def __init__(self, citations: _Optional[_Iterable[_Union[Citation, _Mapping]]] = ..., grounded: _Optional[bool] = ..., mode: _Optional[_Union[Mode, str]] = ..., adapter: _Optional[str] = ..., rewritten_question: _Optional[str] = ..., reranked: _Optional[bool] = ...) -> None: ...
 
 class QueryStreamFinal(_message.Message):
     __slots__ = ("answer", "timing", "usage", "cited")
@@ -268,7 +309,7 @@ class GetKnowledgeBaseRequest(_message.Message):
     def __init__(self, knowledge_base: _Optional[str] = ...) -> None: ...
 
 class KnowledgeBase(_message.Message):
-    __slots__ = ("namespace", "name", "documents", "chunks", "settings", "last_ingested", "collection", "loaded_adapters")
+    __slots__ = ("namespace", "name", "documents", "chunks", "settings", "last_ingested", "collection", "loaded_adapters", "adapters")
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
@@ -277,6 +318,7 @@ class KnowledgeBase(_message.Message):
     LAST_INGESTED_FIELD_NUMBER: _ClassVar[int]
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
     LOADED_ADAPTERS_FIELD_NUMBER: _ClassVar[int]
+    ADAPTERS_FIELD_NUMBER: _ClassVar[int]
     namespace: str
     name: str
     documents: int
@@ -285,7 +327,22 @@ class KnowledgeBase(_message.Message):
     last_ingested: _timestamp_pb2.Timestamp
     collection: str
     loaded_adapters: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, namespace: _Optional[str] = ..., name: _Optional[str] = ..., documents: _Optional[int] = ..., chunks: _Optional[int] = ..., settings: _Optional[_Union[KnowledgeBaseSettings, _Mapping]] = ..., last_ingested: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., collection: _Optional[str] = ..., loaded_adapters: _Optional[_Iterable[str]] = ...) -> None: ...
+    adapters: _containers.RepeatedCompositeFieldContainer[AdapterStatus]
+    def __init__(self, namespace: _Optional[str] = ..., name: _Optional[str] = ..., documents: _Optional[int] = ..., chunks: _Optional[int] = ..., settings: _Optional[_Union[KnowledgeBaseSettings, _Mapping]] = ..., last_ingested: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., collection: _Optional[str] = ..., loaded_adapters: _Optional[_Iterable[str]] = ..., adapters: _Optional[_Iterable[_Union[AdapterStatus, _Mapping]]] = ...) -> None: ...
+
+class AdapterStatus(_message.Message):
+    __slots__ = ("name", "purpose", "state", "reason", "loaded")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    LOADED_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    purpose: str
+    state: AdapterState
+    reason: str
+    loaded: bool
+    def __init__(self, name: _Optional[str] = ..., purpose: _Optional[str] = ..., state: _Optional[_Union[AdapterState, str]] = ..., reason: _Optional[str] = ..., loaded: _Optional[bool] = ...) -> None: ...
 
 class DeleteKnowledgeBaseRequest(_message.Message):
     __slots__ = ("knowledge_base",)
