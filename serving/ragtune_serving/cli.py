@@ -2,7 +2,8 @@
 
 ragtune serve                      start Milvus Lite, Ray and the Serve application
 ragtune ingest PATH... [--kb NS/NAME] [--prune] [--hybrid]
-ragtune ask "question" [--kb NS/NAME] [--mode rag|base]
+ragtune ask "question" [--kb NS/NAME] [--mode MODE] [--adapter NAME] [--rewrite] [--rerank]
+ragtune train --data FILE.jsonl --out DIR [--purpose P] [--base MODEL] [--epochs N] [--rank R]
 ragtune delete DOC_ID... [--kb NS/NAME]
 ragtune status [--kb NS/NAME]      exit 0 only when the service answers
 ragtune demo                       all of the above on examples/corpus
@@ -27,7 +28,11 @@ from ragtune.v1 import ragtune_pb2 as pb
 from ragtune_serving import local
 from ragtune_serving.client import ClientError, RagClient
 from ragtune_serving.config import AppArgs
+from ragtune_serving.grpcapi.codec import MODE_PROTOS as MODES
+from ragtune_serving.models import ModelNotFound
 from ragtune_serving.settings import Settings, load_settings
+from ragtune_serving.training.datasets import PURPOSES, parse_lines
+from ragtune_serving.training.trainer import TrainingOptions, train
 
 T = TypeVar("T")
 DEFAULT_KB = "default/demo"
@@ -86,7 +91,20 @@ def _parser() -> argparse.ArgumentParser:
     ask = command("ask", "ask a question; prints the answer, citations and timing", _ask)
     ask.add_argument("question")
     ask.add_argument("--kb", default=DEFAULT_KB)
-    ask.add_argument("--mode", choices=["rag", "base"], default="rag")
+    ask.add_argument(
+        "--mode",
+        choices=list(MODES),
+        help="how to answer (default: rag+adapter when the knowledge base or --adapter names "
+        "an adapter, else rag)",
+    )
+    ask.add_argument("--adapter", default="", help="generation adapter to answer through")
+    for stage, purpose in (("rewrite", "query-rewrite"), ("rerank", "rerank")):
+        ask.add_argument(
+            f"--{stage}",
+            action=argparse.BooleanOptionalAction,
+            help=f"switch the {purpose} stage on or off (default: on when an adapter is set)",
+        )
+        ask.add_argument(f"--{stage}-adapter", default="", help=f"{purpose} adapter to use")
     ask.add_argument("--top-k", type=int)
     ask.add_argument("--max-tokens", type=int)
     ask.add_argument("--json", action="store_true", help="print the reply as JSON")
@@ -118,6 +136,31 @@ def _parser() -> argparse.ArgumentParser:
         "--liveness", help="serve a liveness probe, e.g. http://0.0.0.0:8080/healthz"
     )
     operator.add_argument("--verbose", action="store_true")
+
+    train = commands.add_parser(
+        "train",
+        help="fine-tune a LoRA adapter on a JSON Lines dataset",
+        description="Fine-tune a LoRA adapter (PEFT) and save it, with training_metrics.json, "
+        "into --out. Lines that are not valid examples are skipped and counted.",
+    )
+    train.set_defaults(run=_train)
+    train.add_argument("--data", type=Path, required=True, help="JSON Lines file of examples")
+    train.add_argument("--out", type=Path, required=True, help="directory to write the adapter to")
+    train.add_argument("--purpose", choices=list(PURPOSES), default="generation")
+    train.add_argument(
+        "--base",
+        default="",
+        help="model to train on (default: the default generator model; "
+        "for rerank, the default embedding model)",
+    )
+    defaults = TrainingOptions()
+    train.add_argument("--epochs", type=int, default=defaults.epochs)
+    train.add_argument("--rank", type=int, default=defaults.rank, help="LoRA rank r")
+    train.add_argument("--alpha", type=int, default=defaults.alpha, help="LoRA alpha")
+    train.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    train.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    train.add_argument("--max-length", type=int, default=defaults.max_length, help="tokens")
+    train.add_argument("--seed", type=int, default=defaults.seed)
 
     demo = command("demo", "serve, ingest the sample corpus and ask three questions", _demo)
     demo.add_argument("--corpus", type=Path, default=Path("examples/corpus"))
@@ -175,6 +218,45 @@ def _operator(options: argparse.Namespace, settings: Settings) -> int:
         )
     except ValueError as error:
         raise CommandError(f"{error} (--namespace)") from error
+    return 0
+
+
+def _train(options: argparse.Namespace, settings: Settings) -> int:
+    try:
+        lines = options.data.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise CommandError(f"cannot read the dataset {options.data}: {error}") from error
+    try:
+        dataset = parse_lines(lines, options.purpose)
+        training = TrainingOptions(
+            purpose=options.purpose,
+            base_model=options.base,
+            epochs=options.epochs,
+            rank=options.rank,
+            alpha=options.alpha,
+            learning_rate=options.learning_rate,
+            batch_size=options.batch_size,
+            max_length=options.max_length,
+            seed=options.seed,
+        )
+    except ValueError as error:
+        raise CommandError(str(error)) from error
+    print(f"training a {options.purpose} adapter on {training.base}: {dataset.summary()}")
+    with tqdm(unit="step", desc="train", file=sys.stderr) as bar:
+
+        def progress(step: int, total: int, loss: float) -> None:
+            bar.total = total
+            bar.set_postfix(loss=f"{loss:.3f}")
+            bar.update(1)
+
+        try:
+            metrics = train(dataset, options.out, training, progress)
+        except ModelNotFound as error:
+            raise CommandError(f"{error} (--base)") from error
+    print(
+        f"saved {options.out}: final loss {metrics.final_loss:.4f} after {metrics.steps} steps "
+        f"({metrics.seconds:.0f} s); {metrics.skipped_lines} dataset lines skipped"
+    )
     return 0
 
 
@@ -314,8 +396,15 @@ def _query_request(options: argparse.Namespace) -> pb.QueryRequest:
     request = pb.QueryRequest(
         knowledge_base=options.kb,
         question=options.question,
-        mode=pb.MODE_BASE if options.mode == "base" else pb.MODE_RAG,
+        mode=MODES[options.mode] if options.mode else pb.MODE_UNSPECIFIED,
+        adapter=options.adapter,
+        rewrite_adapter=options.rewrite_adapter,
+        rerank_adapter=options.rerank_adapter,
     )
+    if options.rewrite is not None:
+        request.rewrite = options.rewrite
+    if options.rerank is not None:
+        request.rerank = options.rerank
     if options.top_k is not None:
         request.top_k = options.top_k
     if options.max_tokens is not None:
