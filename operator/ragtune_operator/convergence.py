@@ -339,8 +339,8 @@ def _counts(status: dict[str, Any]) -> str:
 def _observe(
     namespace: str, name: str, plan: serveconfig.ServePlan | None, status: dict[str, Any]
 ) -> None:
-    """Counts (and, given the plan, loaded adapters) as the serving side reports them; a
-    knowledge base that does not exist there yet has no documents."""
+    """Counts (and, given the plan, the adapters a probe succeeded through) as the serving side
+    reports them; a knowledge base that does not exist there yet has no documents."""
     try:
         info = gateway.describe(SETTINGS.gateway_for(namespace), namespace, name)
     except gateway.GatewayError as error:
@@ -352,8 +352,11 @@ def _observe(
     status["documents"] = int(info.get("documents", 0))
     status["chunks"] = int(info.get("chunks", 0))
     if plan is not None:
-        loaded = set(info.get("loadedAdapters", []))
-        status["adapters"] = [a for a in plan.uses.get(name, ()) if a in loaded]
+        ready = {a.get("name") for a in info.get("adapters", []) if a.get("state") == READY}
+        status["adapters"] = [a for a in plan.uses.get(name, ()) if a in ready]
+
+
+READY = "ADAPTER_STATE_READY"
 
 
 def drop(namespace: str, name: str, body: kopf.Body, retry: int, indexes: Indexes) -> None:

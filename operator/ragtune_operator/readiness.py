@@ -1,5 +1,6 @@
-"""An Adapter's status: Ready once the generator of a knowledge base that uses it reports it
-loaded — never on the strength of its spec alone."""
+"""An Adapter's status: Ready once a serving replica of a knowledge base that uses it reports a
+probe through it succeeded; Failed with the replica's reason when loading failed for good —
+never on the strength of its spec alone."""
 
 from __future__ import annotations
 
@@ -54,15 +55,24 @@ def _verdict(
     if not users:
         message = "no served knowledge base references it; it loads when one does"
         return st.Verdict("False", "Unused", message), "Pending"
-    if spec.purpose == "rerank":
-        message = "re-ranking with adapters is not served in this version"
-        return st.Verdict("False", "RerankUnavailable", message), "Pending"
     try:
         info = gateway.describe(cv.SETTINGS.gateway_for(namespace), namespace, users[0])
     except (gateway.GatewayUnreachable, gateway.GatewayError) as error:
-        message = f"the generator cannot be asked yet: {error}"
+        message = f"the serving replicas cannot be asked yet: {error}"
         return st.Verdict("False", "Loading", message), "Pending"
-    if name in info.get("loadedAdapters", []):
-        message = f"loaded on the generator for {', '.join(users)}"
+    return adapter_verdict(name, info.get("adapters", []), users)
+
+
+def adapter_verdict(
+    name: str, reports: list[dict[str, Any]], users: list[str]
+) -> tuple[st.Verdict, str]:
+    """Ready, Failed or still loading, from the adapter reports GetKnowledgeBase returns."""
+    report = next((r for r in reports if r.get("name") == name), None)
+    state = (report or {}).get("state", "")
+    if state == "ADAPTER_STATE_READY":
+        message = f"a probe through it succeeded on a serving replica of {', '.join(users)}"
         return st.Verdict("True", "Loaded", message), "Ready"
-    return st.Verdict("False", "Loading", "the generator has not loaded it yet"), "Pending"
+    if state == "ADAPTER_STATE_FAILED":
+        reason = (report or {}).get("reason") or "no reason given"
+        return st.Verdict("False", "LoadFailed", reason), "Failed"
+    return st.Verdict("False", "Loading", "the serving replicas have not loaded it yet"), "Pending"

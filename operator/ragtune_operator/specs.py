@@ -105,6 +105,9 @@ class Retrieval(_Spec):
     score_threshold: float = Field(default=0.25, ge=-1, le=1)
     rerank_adapter_ref: str | None = Field(default=None, min_length=1, max_length=253)
     query_rewrite_adapter_ref: str | None = Field(default=None, min_length=1, max_length=253)
+    rerank_candidates: int = Field(
+        default=20, ge=1, le=200, description="Chunks retrieved for the re-ranker to choose from."
+    )
 
 
 class Toleration(_Spec):

@@ -96,10 +96,7 @@ def plan(
     uses = {kb.name: tuple(sorted(set(adapter_refs(kb).values()))) for kb in served}
     unloadable = {a.name for a in adapters if a.spec.source is None}
     pending = {kb: tuple(n for n in names if n in unloadable) for kb, names in uses.items()}
-    on_generator = sorted(
-        {name for names in uses.values() for name in names}
-        & {a.name for a in adapters if a.spec.purpose in GENERATOR_PURPOSES} - unloadable
-    )
+    loadable = sorted({name for names in uses.values() for name in names} - unloadable)
     return ServePlan(
         args=AppArgs(
             milvus=MilvusArgs(uri=lead.spec.vector_store.uri or settings.milvus_uri),
@@ -110,12 +107,12 @@ def plan(
                 max_tokens=generator.max_tokens,
                 temperature=generator.temperature,
             ),
-            knowledge_bases=tuple(_kb_args(kb) for kb in served),
+            knowledge_bases=tuple(_kb_args(kb, unloadable) for kb in served),
             deployments=DeploymentsArgs() if settings.direct else _deployments(generator),
         ),
         served=tuple(kb.name for kb in served),
         refused=refused,
-        adapters={name: _adapter_args(by_name[name]) for name in on_generator},
+        adapters={name: _adapter_args(by_name[name]) for name in loadable},
         uses=uses,
         pending={kb: names for kb, names in pending.items() if names},
     )
@@ -220,6 +217,7 @@ def _deployments(generator: Generator) -> DeploymentsArgs:
         gateway=defaults.gateway.model_copy(update={"num_cpus": 0.1}),
         embedder=defaults.embedder.model_copy(update={"num_cpus": 1.0}),
         retriever=defaults.retriever.model_copy(update={"num_cpus": 0.5}),
+        reranker=defaults.reranker.model_copy(update={"num_cpus": 0.5}),
         generator=defaults.generator.model_copy(
             update={
                 "num_cpus": 1.0,
@@ -230,8 +228,14 @@ def _deployments(generator: Generator) -> DeploymentsArgs:
     )
 
 
-def _kb_args(kb: KnowledgeBaseResource) -> KnowledgeBaseArgs:
+def _kb_args(kb: KnowledgeBaseResource, unloadable: set[str]) -> KnowledgeBaseArgs:
+    """The knowledge base as serving sees it; adapters with nothing to load yet (training) are
+    left out, so requests answer without them until they are ready."""
     spec = kb.spec
+
+    def ready(ref: str | None) -> str | None:
+        return ref if ref and ref not in unloadable else None
+
     return KnowledgeBaseArgs(
         namespace=kb.namespace,
         name=kb.name,
@@ -240,4 +244,8 @@ def _kb_args(kb: KnowledgeBaseResource) -> KnowledgeBaseArgs:
         hybrid=spec.vector_store.hybrid,
         top_k=spec.retrieval.top_k,
         score_threshold=spec.retrieval.score_threshold,
+        adapter=ready(spec.generator.adapter_ref),
+        query_rewrite_adapter=ready(spec.retrieval.query_rewrite_adapter_ref),
+        rerank_adapter=ready(spec.retrieval.rerank_adapter_ref),
+        rerank_candidates=spec.retrieval.rerank_candidates,
     )
