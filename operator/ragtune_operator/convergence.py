@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,7 +27,7 @@ from ragtune_operator.reconcile import documents as docs
 from ragtune_operator.reconcile import status as st
 from ragtune_operator.reconcile.changes import classify
 from ragtune_operator.render import rayservice as rs
-from ragtune_operator.render import serveconfig
+from ragtune_operator.render import serveconfig, training
 from ragtune_operator.settings import OperatorSettings, load_settings
 from ragtune_operator.specs import (
     AdapterResource,
@@ -117,8 +117,18 @@ def parse_adapters(namespace: str, items: Iterable[Seen]) -> list[AdapterResourc
             spec = AdapterSpec.model_validate(item.spec)
         except ValidationError:
             continue  # reported on the Adapter itself; references to it fail as missing
-        parsed.append(AdapterResource(namespace, item.name, item.uid, item.generation, spec))
+        adapter = AdapterResource(namespace, item.name, item.uid, item.generation, spec)
+        parsed.append(replace(adapter, artifact=artifact_of(adapter, item.status)))
     return parsed
+
+
+def artifact_of(adapter: AdapterResource, status: dict[str, Any]) -> str | None:
+    """The directory serving loads `adapter` from: its source, or the output of its training
+    once that training (of the current spec) finished."""
+    if adapter.spec.source is not None:
+        return adapter.spec.source.path
+    trained = status.get("artifact")
+    return trained if trained == training.artifact_path(adapter, SETTINGS) else None
 
 
 def validation_message(error: ValidationError) -> str:

@@ -1,19 +1,25 @@
-"""An Adapter's status: Ready once a serving replica of a knowledge base that uses it reports a
-probe through it succeeded; Failed with the replica's reason when loading failed for good —
-never on the strength of its spec alone."""
+"""An Adapter's status, and its training Job.
+
+An adapter with `training` first gets a Job running `ragtune train` (Pending → Training); once
+the Job completes, its output directory and final loss go into status and it is served like a
+sourced adapter. Ready only once a serving replica of a knowledge base that uses it reports a
+probe through it succeeded; Failed with the Job's or the replica's reason — never on the
+strength of its spec alone."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import kopf
 from pydantic import ValidationError
 
 from ragtune_operator import convergence as cv
-from ragtune_operator.clients import gateway
+from ragtune_operator.clients import gateway, kube
 from ragtune_operator.reconcile import status as st
-from ragtune_operator.render import serveconfig
-from ragtune_operator.specs import AdapterSpec
+from ragtune_operator.reconcile import training as training_state
+from ragtune_operator.render import serveconfig, training
+from ragtune_operator.specs import AdapterResource, AdapterSpec
 
 
 def adapter_status(
@@ -23,16 +29,36 @@ def adapter_status(
     knowledge_bases, adapters = indexes
     observed = cv.seen(body)
     users: list[str] = []
+    trained: dict[str, Any] = {}
     try:
         spec = AdapterSpec.model_validate(observed.spec)
     except ValidationError as error:
         verdict, phase = st.Verdict("False", "InvalidSpec", cv.validation_message(error)), "Failed"
     else:
+        adapter = AdapterResource(namespace, name, observed.uid, observed.generation, spec)
+        state = _training(adapter) if spec.training is not None else None
+        if state is not None and state.phase == "Trained":
+            trained = {
+                "artifact": training.artifact_path(adapter, cv.SETTINGS),
+                "finalLoss": state.final_loss,
+            }
         kbs, _invalid = cv.parse_kbs(namespace, knowledge_bases.get(namespace, []))
         served = cv.parse_adapters(namespace, adapters.get(namespace, []))
+        served = [a for a in served if a.name != name]
+        served.append(
+            replace(adapter, artifact=cv.artifact_of(adapter, {**observed.status, **trained}))
+        )
         plan = serveconfig.plan(kbs, cv.SETTINGS, served)
         users = sorted(kb for kb, names in plan.uses.items() if name in names)
-        verdict, phase = _verdict(namespace, name, spec, users)
+        if state is not None and state.phase != "Trained":
+            verdict = st.Verdict("False", state.reason, state.message)
+            phase = {"Pending": "Pending", "Training": "Training"}.get(state.phase, "Failed")
+        else:
+            verdict, phase = _verdict(namespace, name, users)
+            if state is not None and verdict.status != "True":
+                verdict = st.Verdict(
+                    verdict.status, verdict.reason, f"{state.message}; {verdict.message}"
+                )
     before = observed.status
     conditions = before.get("conditions") or []
     status: dict[str, Any] = {
@@ -43,15 +69,29 @@ def adapter_status(
     }
     if phase != "Failed" and observed.spec.get("source"):
         status["artifact"] = observed.spec["source"].get("path")
+    status.update(trained)
     return {key: value for key, value in status.items() if before.get(key) != value}
 
 
-def _verdict(
-    namespace: str, name: str, spec: AdapterSpec, users: list[str]
-) -> tuple[st.Verdict, str]:
-    if spec.source is None:
-        message = "training by the operator is not available in this version"
-        return st.Verdict("False", "TrainingUnavailable", message), "Pending"
+def _training(adapter: AdapterResource) -> training_state.TrainingState:
+    """Create the adapter's training Job if it is missing; where its training stands."""
+    try:
+        manifest = training.training_job(adapter, cv.SETTINGS)
+    except training.TrainingRefused as error:
+        return training_state.TrainingState("Failed", "TrainingRefused", str(error))
+    name = manifest["metadata"]["name"]
+    try:
+        job = kube.job(adapter.namespace, name)
+        if job is None:
+            kube.apply(manifest)
+            return training_state.training_state(None, "")
+        message = kube.termination_message(adapter.namespace, name) if job.get("status") else ""
+    except kube.KubeError as error:
+        return training_state.TrainingState("Pending", "JobUnreachable", str(error))
+    return training_state.training_state(job, message)
+
+
+def _verdict(namespace: str, name: str, users: list[str]) -> tuple[st.Verdict, str]:
     if not users:
         message = "no served knowledge base references it; it loads when one does"
         return st.Verdict("False", "Unused", message), "Pending"

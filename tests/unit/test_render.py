@@ -41,12 +41,14 @@ def _kb(name: str, spec: dict[str, Any], namespace: str = "team-a") -> Knowledge
 
 
 def _adapter(name: str, spec: dict[str, Any], namespace: str = "team-a") -> AdapterResource:
+    parsed = AdapterSpec.model_validate(spec)
     return AdapterResource(
         namespace=namespace,
         name=name,
         uid=f"uid-{name}",
         generation=1,
-        spec=AdapterSpec.model_validate(spec),
+        spec=parsed,
+        artifact=parsed.source.path if parsed.source else None,
     )
 
 

@@ -1,5 +1,5 @@
 """Kubernetes API calls the operator makes besides kopf's own: apply rendered objects, read
-ConfigMaps, read the RayService KubeRay reports on.
+ConfigMaps, read the RayService KubeRay reports on and the training Jobs' outcome.
 
 Sync (the official `kubernetes` client): kopf runs the sync handlers that call this in worker
 threads. Applying is idempotent: an object whose spec-hash annotation matches is not written.
@@ -70,7 +70,7 @@ def _call(what: str, operation: Any, *args: Any, **kwargs: Any) -> Any:
         raise KubeError(f"{what}: HTTP {error.status} {error.reason}: {error.body}") from error
 
 
-Kind = Literal["RayService", "Service"]
+Kind = Literal["RayService", "Service", "Job"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +98,18 @@ def _verbs(kind: Kind) -> _Verbs:
             ),
             delete=lambda ns, name: custom.delete_namespaced_custom_object(
                 group, version, ns, plural, name
+            ),
+        )
+    if kind == "Job":
+        batch = kubernetes.client.BatchV1Api(_api())
+        return _Verbs(
+            get=lambda ns, name: batch.read_namespaced_job(name, ns),
+            create=lambda ns, body: batch.create_namespaced_job(ns, cast(Any, body)),
+            patch=lambda ns, name, body: batch.patch_namespaced_job(
+                name, ns, body, _content_type=MERGE_PATCH
+            ),
+            delete=lambda ns, name: batch.delete_namespaced_job(
+                name, ns, propagation_policy="Background"
             ),
         )
     core = _core()
@@ -151,3 +163,29 @@ def config_map(namespace: str, name: str) -> tuple[dict[str, str], dict[str, str
     if found is None:
         return None
     return dict(found.data or {}), dict(found.binary_data or {})
+
+
+def job(namespace: str, name: str) -> dict[str, Any] | None:
+    """A Job as the API serves it (status included), or None when it does not exist."""
+    found = _call(f"Job {namespace}/{name}", _verbs("Job").get, namespace, name)
+    if found is None:
+        return None
+    serialized: dict[str, Any] = _api().sanitize_for_serialization(found)  # type: ignore[no-untyped-call]
+    return serialized
+
+
+def termination_message(namespace: str, job_name: str) -> str:
+    """What the Job's latest finished pod left in its termination message ("" if none)."""
+    pods = _call(
+        f"pods of Job {namespace}/{job_name}",
+        _core().list_namespaced_pod,
+        namespace,
+        label_selector=f"job-name={job_name}",
+    )
+    messages: list[tuple[str, str]] = []
+    for pod in pods.items if pods is not None else []:
+        for status in (pod.status.container_statuses or []) if pod.status else []:
+            done = status.state.terminated if status.state else None
+            if done is not None and done.message:
+                messages.append((str(done.finished_at or ""), done.message))
+    return max(messages)[1] if messages else ""

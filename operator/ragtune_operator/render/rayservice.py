@@ -213,7 +213,12 @@ def _pod(
     }
     if ports:
         container["ports"] = ports
+    # Trained adapters are read from the volume the training Jobs write them to.
+    container["volumeMounts"] = [
+        {"name": "artifacts", "mountPath": settings.artifacts_root, "readOnly": True}
+    ]
+    volume = {"persistentVolumeClaim": {"claimName": settings.artifacts_claim, "readOnly": True}}
     return {
         "metadata": {"labels": {**labels(namespace), c.COMPONENT_LABEL: f"ray-{component}"}},
-        "spec": {"containers": [container]},
+        "spec": {"containers": [container], "volumes": [{"name": "artifacts", **volume}]},
     }

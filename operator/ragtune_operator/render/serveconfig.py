@@ -94,7 +94,7 @@ def plan(
 
     generator = lead.spec.generator
     uses = {kb.name: tuple(sorted(set(adapter_refs(kb).values()))) for kb in served}
-    unloadable = {a.name for a in adapters if a.spec.source is None}
+    unloadable = {a.name for a in adapters if a.artifact is None}
     pending = {kb: tuple(n for n in names if n in unloadable) for kb, names in uses.items()}
     loadable = sorted({name for names in uses.values() for name in names} - unloadable)
     return ServePlan(
@@ -185,9 +185,9 @@ def _unservable(kb: KnowledgeBaseResource, adapters: dict[str, AdapterResource])
 
 
 def _adapter_args(adapter: AdapterResource) -> AdapterArgs:
-    assert adapter.spec.source is not None  # _unservable refused source-less adapters
+    assert adapter.artifact is not None  # only adapters with something to load get here
     return AdapterArgs(
-        path=adapter.spec.source.path,
+        path=adapter.artifact,
         base_model=adapter.spec.base_model,
         purpose=adapter.spec.purpose,
     )

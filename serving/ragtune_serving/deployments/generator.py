@@ -65,7 +65,7 @@ class Generator:
             async for text in self._engine.stream(messages, params, usage):
                 yield text
         else:
-            async with self._registry.use(adapter):
+            async with self._registry.use(adapter, "generation", "adapter"):
                 async for text in self._engine.stream(messages, params, usage, adapter):
                     yield text
         yield {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens}
@@ -74,7 +74,7 @@ class Generator:
         """`question` rewritten as a search query by query-rewrite adapter `adapter`."""
         params = SamplingParams(max_tokens=REWRITE_TOKENS, temperature=0.0)
         messages = build_rewrite_messages(question)
-        async with self._registry.use(adapter):
+        async with self._registry.use(adapter, "query-rewrite", "rewrite_adapter"):
             parts = [t async for t in self._engine.stream(messages, params, Usage(), adapter)]
         return rewritten_query("".join(parts), question)
 

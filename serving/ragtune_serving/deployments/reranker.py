@@ -39,7 +39,7 @@ class Reranker:
 
     async def rerank(self, query: str, hits: list[Hit], adapter: str) -> list[Hit]:
         """`hits` ordered by relevance to `query`; each hit's score becomes its rerank score."""
-        async with self._registry.use(adapter):
+        async with self._registry.use(adapter, "rerank", "rerank_adapter"):
             scores = await asyncio.to_thread(
                 self._engine.score, adapter, query, [hit.text for hit in hits]
             )

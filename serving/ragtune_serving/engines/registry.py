@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from ragtune_serving.config import AdapterArgs
-from ragtune_serving.errors import FailedPrecondition, NotFound, Unavailable
+from ragtune_serving.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from ragtune_serving.rag.records import AdapterReport, AdapterState
 
 logger = logging.getLogger("ray.serve")
@@ -98,11 +98,12 @@ class AdapterRegistry:
                 await self._bring_in(name, entry)
 
     @asynccontextmanager
-    async def use(self, name: str) -> AsyncIterator[None]:
+    async def use(self, name: str, purpose: str, field: str) -> AsyncIterator[None]:
         """Hold adapter `name` in memory while the body runs (loading it if it was evicted).
 
-        NotFound for an adapter this replica was not given; FailedPrecondition for one that
-        failed to load.
+        NotFound for an adapter this replica was not given; InvalidArgument for one of another
+        purpose; FailedPrecondition for one that failed to load. `field` is the request field
+        that named it.
         """
         async with self._changing:
             entry = self._entries.get(name)
@@ -111,11 +112,16 @@ class AdapterRegistry:
                 raise NotFound(
                     f"adapter {name!r} is not served here (served: {known}); apply an Adapter "
                     "of that name and reference it from the knowledge base",
-                    field="adapter",
+                    field=field,
+                )
+            if entry.args.purpose != purpose:
+                raise InvalidArgument(
+                    f"adapter {name!r} is a {entry.args.purpose} adapter, not a {purpose} one",
+                    field=field,
                 )
             if entry.state == "failed":
                 raise FailedPrecondition(
-                    f"adapter {name!r} failed to load: {entry.reason}", field="adapter"
+                    f"adapter {name!r} failed to load: {entry.reason}", field=field
                 )
             if name not in self._loaded:
                 await self._bring_in(name, entry)
