@@ -85,4 +85,15 @@ def rerank_adapter(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A cross-encoder over the packaged MiniLM that knows which system each codename names."""
     out = tmp_path_factory.mktemp("trained") / "codenames-rerank"
     data = DATA / "retrieval" / "rerank-train.jsonl"
-    return train(data, out, "--purpose", "rerank", "--epochs", "6", "--batch-size", "16")
+    return train(
+        data,
+        out,
+        "--purpose",
+        "rerank",
+        "--epochs",
+        "10",
+        "--learning-rate",
+        "0.003",
+        "--batch-size",
+        "16",
+    )

@@ -1,6 +1,7 @@
 """The `ragtune` command: run the local stack, feed it documents, ask it questions.
 
-ragtune serve                      start Milvus Lite, Ray and the Serve application
+ragtune serve [--adapter NAME=DIR]...
+                                   start Milvus Lite, Ray and the Serve application
 ragtune ingest PATH... [--kb NS/NAME] [--prune] [--hybrid]
 ragtune ask "question" [--kb NS/NAME] [--mode MODE] [--adapter NAME] [--rewrite] [--rerank]
 ragtune train --data FILE.jsonl --out DIR [--purpose P] [--base MODEL] [--epochs N] [--rank R]
@@ -28,12 +29,12 @@ from tqdm import tqdm
 from ragtune.v1 import ragtune_pb2 as pb
 from ragtune_serving import local
 from ragtune_serving.client import ClientError, RagClient
-from ragtune_serving.config import AppArgs
+from ragtune_serving.config import AdapterArgs, AppArgs
 from ragtune_serving.grpcapi.codec import MODE_PROTOS as MODES
 from ragtune_serving.models import ModelNotFound
 from ragtune_serving.settings import Settings, load_settings
 from ragtune_serving.training.datasets import PURPOSES, parse_lines
-from ragtune_serving.training.trainer import TrainingOptions, train
+from ragtune_serving.training.trainer import METRICS_FILE, TrainingOptions, read_metrics, train
 
 T = TypeVar("T")
 DEFAULT_KB = "default/demo"
@@ -74,7 +75,15 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--address", help="gateway host:port (default: $RAGTUNE_ADDRESS)")
         return sub
 
-    command("serve", "start the local stack (Milvus Lite, Ray, Serve) and deploy", _serve)
+    serve = command("serve", "start the local stack (Milvus Lite, Ray, Serve) and deploy", _serve)
+    serve.add_argument(
+        "--adapter",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="serve the adapter `ragtune train` wrote to DIR as NAME (its purpose and base "
+        "model are read from DIR); repeat for more",
+    )
     command("stop", "stop the local stack", _stop)
 
     ingest = command("ingest", "add or update files (or every file in folders)", _ingest)
@@ -180,11 +189,34 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(options: argparse.Namespace, settings: Settings) -> int:
+    adapters = dict(_adapter_option(value) for value in options.adapter)
     try:
-        local.start(settings)
+        local.start(settings, adapters=adapters)
     except local.StartError as error:
         raise CommandError(str(error)) from error
     return 0
+
+
+def _adapter_option(value: str) -> tuple[str, AdapterArgs]:
+    """NAME=DIR → the adapter trained into DIR, as serving loads it."""
+    name, _, directory = value.partition("=")
+    if not name or not directory:
+        raise CommandError(f"--adapter {value!r}: write NAME=DIR")
+    metrics = read_metrics(Path(directory))
+    if metrics is None:
+        raise CommandError(
+            f"--adapter {value!r}: {directory} has no {METRICS_FILE}; give a directory "
+            "`ragtune train` wrote"
+        )
+    try:
+        args = AdapterArgs(
+            path=str(Path(directory).resolve()),
+            base_model=metrics["base_model"],
+            purpose=metrics["purpose"],
+        )
+    except (KeyError, ValueError) as error:
+        raise CommandError(f"--adapter {value!r}: {METRICS_FILE} is not usable: {error}") from error
+    return name, args
 
 
 def _stop(options: argparse.Namespace, settings: Settings) -> int:

@@ -52,13 +52,19 @@ def app_args(settings: Settings) -> AppArgs:
     )
 
 
-def start(settings: Settings, args: AppArgs | None = None, say: Say = print) -> None:
-    """Start Milvus Lite and Ray if needed, then deploy (or update) the application."""
+def start(
+    settings: Settings,
+    args: AppArgs | None = None,
+    say: Say = print,
+    adapters: Mapping[str, AdapterArgs] | None = None,
+) -> None:
+    """Start Milvus Lite and Ray if needed, then deploy (or update) the application and its
+    adapters."""
     settings.home.mkdir(parents=True, exist_ok=True)
     (settings.home / "logs").mkdir(exist_ok=True)
     start_milvus(settings, say)
     start_ray(settings, say)
-    deploy(settings, args or app_args(settings), say)
+    deploy(settings, args or app_args(settings), say, adapters)
 
 
 def start_milvus(settings: Settings, say: Say = print) -> None:
@@ -123,9 +129,14 @@ def serve_config(
     )
 
 
-def deploy(settings: Settings, args: AppArgs, say: Say = print) -> None:
+def deploy(
+    settings: Settings,
+    args: AppArgs,
+    say: Say = print,
+    adapters: Mapping[str, AdapterArgs] | None = None,
+) -> None:
     """Deploy the application through the dashboard and wait until it runs."""
-    config = serve_config(settings, args)
+    config = serve_config(settings, args, adapters)
     say("Serve: deploying gateway, embedder, retriever and generator (first start loads models)")
     try:
         raydashboard.put_config(settings.dashboard_url, config)
