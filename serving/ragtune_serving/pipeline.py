@@ -83,7 +83,9 @@ async def answer(params: QueryParams, stages: Stages) -> AsyncIterator[AnswerEve
         grounded = bool(hits) and max(h.similarity for h in hits) >= params.score_threshold
         if grounded and params.rerank_adapter:
             t = time.perf_counter()
-            hits = (await stages.rerank(query, hits, params.rerank_adapter))[: params.top_k]
+            # judged against what was asked: the rewrite serves first-stage recall only
+            ranked = await stages.rerank(params.question, hits, params.rerank_adapter)
+            hits = ranked[: params.top_k]
             timing.rerank_ms = _ms(t)
             reranked = True
         if not grounded:

@@ -59,6 +59,10 @@ def _http_loaded_adapters(stack: Settings, kb: str) -> object:
         return json.loads(response.read()).get("loadedAdapters")
 
 
+def _fields(request: pb.QueryRequest) -> dict[str, str]:
+    return {"knowledge_base": request.knowledge_base, "question": request.question}
+
+
 @pytest.fixture
 def restored(stack: Settings) -> Iterator[None]:
     """Deploy the original config (no adapters) again afterwards, whatever happened."""
@@ -87,7 +91,15 @@ def test_adapters_load_and_unload_without_restarting_replicas(
     )
     _wait_for_adapters(client, corpus_kb, ["tone"])
     assert _http_loaded_adapters(stack, corpus_kb) == ["tone"]
-    assert client.query(question).answer == answer  # generation still uses the base model
+    reports = client.get_knowledge_base(corpus_kb).adapters
+    states = {a.name: (pb.AdapterState.Name(a.state), a.reason) for a in reports}
+    assert states["tone"] == ("ADAPTER_STATE_READY", "")  # probed on the replica
+    assert states["alien"][0] == "ADAPTER_STATE_FAILED" and "org/other-model" in states["alien"][1]
+    assert states["broken"][0] == "ADAPTER_STATE_FAILED"
+    assert "adapter_config.json is missing" in states["broken"][1]
+    assert client.query(question).answer == answer  # rag mode: the base model, as before
+    toned = client.query(pb.QueryRequest(adapter="tone", **_fields(question)))
+    assert toned.mode == pb.MODE_RAG_ADAPTER and toned.answer != answer  # per request
     assert _replica_ids(stack) == before
 
     _deploy(stack)  # the last adapter removed: the user_config says "none"

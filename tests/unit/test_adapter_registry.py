@@ -123,7 +123,9 @@ def test_unknown_adapters_are_not_found_and_name_what_is_served() -> None:
         async with _use(registry, "nope"):
             pass
 
-    with pytest.raises(NotFound, match=r"'nope' is not served here \(served: rw, tone\)"):
+    with pytest.raises(
+        NotFound, match=r"'nope' is not served here \(served generation adapters: tone\)"
+    ):
         asyncio.run(use())
 
     async def misuse() -> None:

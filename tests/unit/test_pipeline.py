@@ -351,3 +351,11 @@ def test_rerank_is_skipped_when_nothing_clears_the_threshold() -> None:
     citations, _, _ = _split(_run(params, fake))
     assert "rerank:rr" not in fake.calls
     assert not citations.reranked and not citations.grounded
+
+
+def test_rerank_judges_the_question_asked_not_the_rewritten_query() -> None:
+    fake = FakeStages(hits=[_hit(1, 0.9), _hit(2, 0.8)], pieces=["ok"])
+    params = replace(PARAMS, rewrite_adapter="rw", rerank_adapter="rr", rerank_candidates=5)
+    _run(params, fake)
+    assert fake.retrieve_args[0][2] == "rewritten query"
+    assert fake.rerank_args[0][0].strip() == "How many leave days?"

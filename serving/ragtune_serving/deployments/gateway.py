@@ -24,6 +24,7 @@ from ray.serve.handle import DeploymentHandle
 from ragtune.v1 import ragtune_pb2 as pb
 from ragtune_serving import pipeline
 from ragtune_serving.config import AppArgs
+from ragtune_serving.engines.adapters import adapter_problem
 from ragtune_serving.engines.base import Message, SamplingParams, Usage
 from ragtune_serving.errors import InvalidArgument
 from ragtune_serving.grpcapi import codec
@@ -93,6 +94,7 @@ class Gateway:
         self._reranker = reranker
         self._windows: dict[KnowledgeBaseRef, LatencyWindow] = {}
         self._known: dict[KnowledgeBaseRef, tuple[float, KnowledgeBaseInfo]] = {}
+        self._reports: tuple[float, list[AdapterReport]] = (-INFO_TTL_S, [])
         self._stages = pipeline.Stages(
             describe=self._describe,
             embed=self._embed,
@@ -242,6 +244,7 @@ class Gateway:
     async def _answer(
         self, params: QueryParams
     ) -> AsyncIterator[CitationsEvent | TokenEvent | FinalEvent]:
+        await self._check_adapters(params)
         async for event in pipeline.answer(params, self._stages):
             if isinstance(event, FinalEvent) and params.retrieves:
                 self._window(params.ref).add(event.timing.stages(), time.monotonic())
@@ -319,6 +322,31 @@ class Gateway:
             info, vector, question, top_k, expression
         )
         return hits
+
+    async def _check_adapters(self, params: QueryParams) -> None:
+        """Refuse a request naming an adapter that is not served as it asks, before any stage
+        runs: the answer must not depend on whether retrieval found something."""
+        named = [
+            (params.adapter, "generation", "adapter"),
+            (params.rewrite_adapter, "query-rewrite", "rewrite_adapter"),
+            (params.rerank_adapter, "rerank", "rerank_adapter"),
+        ]
+        if not any(name for name, _, _ in named):
+            return
+        reports = await self._adapter_reports()
+        for name, purpose, field in named:
+            problem = adapter_problem(reports, name, purpose, field) if name else None
+            if problem is not None:
+                raise problem
+
+    async def _adapter_reports(self) -> list[AdapterReport]:
+        """Adapters the generator and reranker serve, asked at most every INFO_TTL_S."""
+        if time.monotonic() - self._reports[0] >= INFO_TTL_S:
+            generating, reranking = await asyncio.gather(
+                self._generator.adapters.remote(), self._reranker.adapters.remote()
+            )
+            self._reports = (time.monotonic(), generating + reranking)
+        return self._reports[1]
 
     async def _rewrite(self, question: str, adapter: str) -> str:
         query: str = await self._generator.rewrite.remote(question, adapter)

@@ -19,7 +19,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from ragtune_serving.config import AdapterArgs
-from ragtune_serving.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from ragtune_serving.engines.adapters import adapter_problem
+from ragtune_serving.errors import Unavailable
 from ragtune_serving.rag.records import AdapterReport, AdapterState
 
 logger = logging.getLogger("ray.serve")
@@ -106,23 +107,10 @@ class AdapterRegistry:
         that named it.
         """
         async with self._changing:
-            entry = self._entries.get(name)
-            if entry is None:
-                known = ", ".join(sorted(self._entries)) or "none"
-                raise NotFound(
-                    f"adapter {name!r} is not served here (served: {known}); apply an Adapter "
-                    "of that name and reference it from the knowledge base",
-                    field=field,
-                )
-            if entry.args.purpose != purpose:
-                raise InvalidArgument(
-                    f"adapter {name!r} is a {entry.args.purpose} adapter, not a {purpose} one",
-                    field=field,
-                )
-            if entry.state == "failed":
-                raise FailedPrecondition(
-                    f"adapter {name!r} failed to load: {entry.reason}", field=field
-                )
+            problem = adapter_problem(self.reports(), name, purpose, field)
+            if problem is not None:
+                raise problem
+            entry = self._entries[name]
             if name not in self._loaded:
                 await self._bring_in(name, entry)
                 if entry.state != "ready":
