@@ -95,6 +95,29 @@ class AdaptersUserConfig(_Args):
     )
 
 
+class DeclaredAdapters(_Args):
+    """The adapters a knowledge base declares (its KnowledgeBase spec): what requests that name
+    none use."""
+
+    adapter: str | None = Field(
+        default=None, min_length=1, description="Generation adapter of the adapter modes."
+    )
+    query_rewrite_adapter: str | None = Field(
+        default=None, min_length=1, description="Rewrites questions before retrieval."
+    )
+    rerank_adapter: str | None = Field(
+        default=None, min_length=1, description="Re-ranks retrieved chunks before generation."
+    )
+
+
+class GatewayUserConfig(_Args):
+    """The gateway's Serve `user_config`: each knowledge base's declared adapters ("ns/name" →
+    adapters). Here rather than in AppArgs so that pointing a knowledge base at another adapter
+    reconfigures the gateway instead of restarting every replica."""
+
+    knowledge_bases: dict[str, DeclaredAdapters] = Field(default_factory=dict)
+
+
 class KnowledgeBaseDefaults(_Args):
     """Settings a knowledge base gets when its first ingest creates it."""
 
@@ -118,15 +141,6 @@ class KnowledgeBaseDefaults(_Args):
         "knowledge base has nothing on the question.",
     )
 
-    adapter: str | None = Field(
-        default=None, min_length=1, description="Generation adapter of the adapter modes."
-    )
-    query_rewrite_adapter: str | None = Field(
-        default=None, min_length=1, description="Rewrites questions before retrieval."
-    )
-    rerank_adapter: str | None = Field(
-        default=None, min_length=1, description="Re-ranks retrieved chunks before generation."
-    )
     rerank_candidates: int = Field(
         default=20, ge=1, le=200, description="Chunks retrieved for the re-ranker to choose from."
     )

@@ -13,7 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ragtune_serving.config import AdapterArgs, AdaptersUserConfig, AppArgs
+from ragtune_serving.config import (
+    AdapterArgs,
+    AdaptersUserConfig,
+    AppArgs,
+    DeclaredAdapters,
+    GatewayUserConfig,
+)
 
 APP_IMPORT_PATH = "ragtune_serving.app:build_app"
 GRPC_SERVICER_FUNCTIONS = (
@@ -22,6 +28,7 @@ GRPC_SERVICER_FUNCTIONS = (
 )
 GENERATOR_DEPLOYMENT = "Generator"
 RERANKER_DEPLOYMENT = "Reranker"
+GATEWAY_DEPLOYMENT = "Gateway"
 MODEL_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
@@ -29,6 +36,7 @@ def build_serve_config(
     args: AppArgs,
     *,
     adapters: Mapping[str, AdapterArgs] | None = None,
+    declared: Mapping[str, DeclaredAdapters] | None = None,
     app_name: str = "ragtune",
     grpc_port: int = 9000,
     http_port: int = 8000,
@@ -36,11 +44,12 @@ def build_serve_config(
 ) -> dict[str, Any]:
     """The `serveConfigV2` document serving `args` (and `adapters`) as application `app_name`.
 
-    Rerank adapters go to the reranker's `user_config`, the others to the generator's. Both are
-    always written, empty included, so that removing the last adapter reconfigures the replicas
-    to none.
+    Rerank adapters go to the reranker's `user_config`, the others to the generator's; the
+    knowledge bases' `declared` adapters ("ns/name" → adapters) to the gateway's. All are always
+    written, empty included, so that removing the last one reconfigures the replicas to none.
     """
     given = dict(adapters or {})
+    gateway = GatewayUserConfig(knowledge_bases=dict(declared or {}))
     configs = {
         GENERATOR_DEPLOYMENT: {n: a for n, a in given.items() if a.purpose != "rerank"},
         RERANKER_DEPLOYMENT: {n: a for n, a in given.items() if a.purpose == "rerank"},
@@ -65,7 +74,8 @@ def build_serve_config(
                         "user_config": AdaptersUserConfig(adapters=chosen).model_dump(mode="json"),
                     }
                     for name, chosen in configs.items()
-                ],
+                ]
+                + [{"name": GATEWAY_DEPLOYMENT, "user_config": gateway.model_dump(mode="json")}],
             }
         ],
     }

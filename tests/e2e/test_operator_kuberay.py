@@ -126,7 +126,7 @@ def test_applied_examples_become_the_rayservice_a_kuberay_cluster_would_run(
     assert args.generator.max_tokens == 128
     config = yaml.safe_load(rayservice["spec"]["serveConfigV2"])
     (application,) = config["applications"]
-    generator, _reranker = application["deployments"]
+    generator, _reranker, _gateway = application["deployments"]
     # support-tone is still to be trained: nothing to load yet, so no adapter on the generator.
     assert generator == {"name": "Generator", "user_config": {"adapters": {}}}
 
@@ -336,7 +336,7 @@ def test_a_missing_adapter_created_later_is_loaded_through_user_config(
     )
     wait_for(lambda: "toned" in _served_names(kube, namespace), 30, "served once it exists")
     config = yaml.safe_load(_rayservice(kube, namespace)["spec"]["serveConfigV2"])
-    generator, _reranker = config["applications"][0]["deployments"]
+    generator, _reranker, _gateway = config["applications"][0]["deployments"]
     assert generator["user_config"]["adapters"]["late"]["path"] == str(tmp_path)
 
 

@@ -10,6 +10,7 @@ from google.protobuf import json_format
 from ragtune.v1 import ragtune_pb2 as pb
 from ragtune_serving.config import (
     AppArgs,
+    DeclaredAdapters,
     GeneratorArgs,
     KnowledgeBaseArgs,
     KnowledgeBaseDefaults,
@@ -124,20 +125,14 @@ def test_modes(mode: int, expected: str) -> None:
     )
 
 
-DECLARED = ARGS.model_copy(
+DECLARING = ARGS.model_copy(
     update={
         "knowledge_bases": (
-            KnowledgeBaseArgs(
-                namespace="default",
-                name="handbook",
-                adapter="tone",
-                query_rewrite_adapter="rw",
-                rerank_adapter="rr",
-                rerank_candidates=8,
-            ),
+            KnowledgeBaseArgs(namespace="default", name="handbook", rerank_candidates=8),
         )
     }
 )
+DECLARED = DeclaredAdapters(adapter="tone", query_rewrite_adapter="rw", rerank_adapter="rr")
 
 
 @pytest.mark.parametrize(
@@ -159,7 +154,7 @@ DECLARED = ARGS.model_copy(
 def test_declared_adapters_fill_what_the_request_leaves_out(
     fields: dict[str, Any], expected: tuple[object, ...]
 ) -> None:
-    p = codec.query_params(_query(**fields), DECLARED)
+    p = codec.query_params(_query(**fields), DECLARING, DECLARED)
     got = (p.mode, p.adapter, p.rewrite_adapter, p.rerank_adapter, p.rerank_candidates)
     assert got == expected
 

@@ -115,10 +115,10 @@ def test_adapters_reach_the_generator_through_user_config_not_args() -> None:
     assert plan.served == ("faq", "plain")
     assert plan.uses == {"faq": ("tone",), "plain": ()}
     (application,) = serveconfig.serve_config(plan, SETTINGS)["applications"]
-    generator, reranker = application["deployments"]
+    generator, reranker, gateway = application["deployments"]
     assert generator["user_config"]["adapters"]["tone"]["path"] == "/adapters/tone"
     assert reranker == {"name": "Reranker", "user_config": {"adapters": {}}}
-    assert AppArgs.model_validate(application["args"]).knowledge_bases[0].adapter == "tone"
+    assert gateway["user_config"]["knowledge_bases"]["team-a/faq"]["adapter"] == "tone"
     moved = {**SOURCE_ADAPTER, "source": {"path": "/adapters/tone-v2"}}
     changed = serveconfig.plan(kbs, SETTINGS, [_adapter("tone", moved)])
     (after,) = serveconfig.serve_config(changed, SETTINGS)["applications"]
@@ -135,8 +135,8 @@ def test_an_adapter_still_to_be_trained_is_pending_not_refused() -> None:
     plan = serveconfig.plan([kb], SETTINGS, [_example_adapter()])
     assert plan.served == ("handbook",) and plan.adapters == {}
     assert plan.pending == {"handbook": ("support-tone",)}
-    assert plan.args is not None
-    assert plan.args.knowledge_bases[0].adapter is None  # answers without it until it is ready
+    # answers without it until it is ready
+    assert plan.declared["team-a/handbook"].adapter is None
 
 
 def test_rerank_and_rewrite_adapters_reach_their_deployments() -> None:
@@ -148,10 +148,10 @@ def test_rerank_and_rewrite_adapters_reach_their_deployments() -> None:
     ]
     plan = serveconfig.plan([_kb("faq", spec)], SETTINGS, adapters)
     (application,) = serveconfig.serve_config(plan, SETTINGS)["applications"]
-    configs = {d["name"]: d["user_config"]["adapters"] for d in application["deployments"]}
+    configs = {d["name"]: d["user_config"].get("adapters") for d in application["deployments"]}
     assert set(configs["Generator"]) == {"rw"}
     assert set(configs["Reranker"]) == {"ranker"}
-    (declared,) = AppArgs.model_validate(application["args"]).knowledge_bases
+    declared = plan.declared["team-a/faq"]
     assert (declared.query_rewrite_adapter, declared.rerank_adapter) == ("rw", "ranker")
 
 

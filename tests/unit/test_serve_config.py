@@ -17,9 +17,11 @@ from ragtune_serving.config import (
     AdapterArgs,
     AdaptersUserConfig,
     AppArgs,
+    DeclaredAdapters,
     DeploymentArgs,
     DeploymentsArgs,
     EmbeddingArgs,
+    GatewayUserConfig,
     GeneratorArgs,
     KnowledgeBaseArgs,
     KnowledgeBaseDefaults,
@@ -49,8 +51,7 @@ CUSTOM = AppArgs(
             name="handbook",
             top_k=2,
             score_threshold=0.4,
-            adapter="tone",
-            rerank_adapter="ranker",
+            rerank_candidates=40,
         ),
     ),
     limits=Limits(max_question_chars=500, max_top_k=20, max_tokens=512),
@@ -76,7 +77,7 @@ def _application(document: dict[str, Any]) -> dict[str, Any]:
 
 def _user_config(document: dict[str, Any], name: str = GENERATOR_DEPLOYMENT) -> dict[str, Any]:
     deployments = {d["name"]: d for d in _application(document)["deployments"]}
-    assert set(deployments) == {GENERATOR_DEPLOYMENT, RERANKER_DEPLOYMENT}
+    assert set(deployments) == {GENERATOR_DEPLOYMENT, RERANKER_DEPLOYMENT, "Gateway"}
     user_config = deployments[name]["user_config"]
     assert isinstance(user_config, dict)
     return user_config
@@ -112,6 +113,15 @@ def test_no_adapters_still_writes_an_empty_user_config(
     document = build_serve_config(AppArgs(), adapters=adapters)
     for name in (GENERATOR_DEPLOYMENT, RERANKER_DEPLOYMENT):
         assert _user_config(document, name) == {"adapters": {}}
+    assert _user_config(document, "Gateway") == {"knowledge_bases": {}}
+
+
+def test_declared_adapters_reach_the_gateway_user_config_never_the_args() -> None:
+    declared = {"team-a/handbook": DeclaredAdapters(adapter="tone", rerank_adapter="ranker")}
+    document = json.loads(json.dumps(build_serve_config(CUSTOM, declared=declared)))
+    restored = GatewayUserConfig.model_validate(_user_config(document, "Gateway"))
+    assert restored.knowledge_bases == declared
+    assert _application(document)["args"] == _application(build_serve_config(CUSTOM))["args"]
 
 
 def test_adapters_change_only_the_user_config_never_the_args() -> None:

@@ -20,6 +20,7 @@ from ragtune_operator.specs import AdapterResource, Generator, KnowledgeBaseReso
 from ragtune_serving.config import (
     AdapterArgs,
     AppArgs,
+    DeclaredAdapters,
     DeploymentsArgs,
     EmbeddingArgs,
     GeneratorArgs,
@@ -37,7 +38,11 @@ class ServePlan:
     served: tuple[str, ...]
     refused: dict[str, str] = field(default_factory=dict)
     adapters: dict[str, AdapterArgs] = field(default_factory=dict)
-    """The generator's adapters (its `user_config`): those the served knowledge bases use."""
+    """The generator's and reranker's adapters (their `user_config`s): those the served
+    knowledge bases use."""
+    declared: dict[str, DeclaredAdapters] = field(default_factory=dict)
+    """"namespace/name" → the adapters that knowledge base declares (the gateway's
+    `user_config`)."""
     uses: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Served knowledge base → the adapters it references."""
     pending: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -107,12 +112,17 @@ def plan(
                 max_tokens=generator.max_tokens,
                 temperature=generator.temperature,
             ),
-            knowledge_bases=tuple(_kb_args(kb, unloadable) for kb in served),
+            knowledge_bases=tuple(_kb_args(kb) for kb in served),
             deployments=DeploymentsArgs() if settings.direct else _deployments(generator),
         ),
         served=tuple(kb.name for kb in served),
         refused=refused,
         adapters={name: _adapter_args(by_name[name]) for name in loadable},
+        declared={
+            f"{kb.namespace}/{kb.name}": _declared(kb, unloadable)
+            for kb in served
+            if adapter_refs(kb)
+        },
         uses=uses,
         pending={kb: names for kb, names in pending.items() if names},
     )
@@ -125,6 +135,7 @@ def serve_config(served: ServePlan, settings: OperatorSettings) -> dict[str, Any
     return build_serve_config(
         served.args,
         adapters=served.adapters,
+        declared=served.declared,
         grpc_port=settings.grpc_port,
         http_port=settings.http_port,
         http_host=_http_host(settings),
@@ -228,14 +239,22 @@ def _deployments(generator: Generator) -> DeploymentsArgs:
     )
 
 
-def _kb_args(kb: KnowledgeBaseResource, unloadable: set[str]) -> KnowledgeBaseArgs:
-    """The knowledge base as serving sees it; adapters with nothing to load yet (training) are
-    left out, so requests answer without them until they are ready."""
-    spec = kb.spec
+def _declared(kb: KnowledgeBaseResource, unloadable: set[str]) -> DeclaredAdapters:
+    """The knowledge base's adapters as the gateway uses them; adapters with nothing to load yet
+    (training) are left out, so requests answer without them until they are ready."""
 
     def ready(ref: str | None) -> str | None:
         return ref if ref and ref not in unloadable else None
 
+    return DeclaredAdapters(
+        adapter=ready(kb.spec.generator.adapter_ref),
+        query_rewrite_adapter=ready(kb.spec.retrieval.query_rewrite_adapter_ref),
+        rerank_adapter=ready(kb.spec.retrieval.rerank_adapter_ref),
+    )
+
+
+def _kb_args(kb: KnowledgeBaseResource) -> KnowledgeBaseArgs:
+    spec = kb.spec
     return KnowledgeBaseArgs(
         namespace=kb.namespace,
         name=kb.name,
@@ -244,8 +263,5 @@ def _kb_args(kb: KnowledgeBaseResource, unloadable: set[str]) -> KnowledgeBaseAr
         hybrid=spec.vector_store.hybrid,
         top_k=spec.retrieval.top_k,
         score_threshold=spec.retrieval.score_threshold,
-        adapter=ready(spec.generator.adapter_ref),
-        query_rewrite_adapter=ready(spec.retrieval.query_rewrite_adapter_ref),
-        rerank_adapter=ready(spec.retrieval.rerank_adapter_ref),
         rerank_candidates=spec.retrieval.rerank_candidates,
     )

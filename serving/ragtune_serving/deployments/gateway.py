@@ -9,7 +9,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import grpc
 from fastapi import FastAPI, Request
@@ -17,13 +17,14 @@ from fastapi.responses import JSONResponse
 from google.protobuf import json_format
 from google.protobuf.message import Message as ProtoMessage
 from grpc_health.v1 import health_pb2
+from pydantic import ValidationError
 from ray import serve
 from ray.serve.grpc_util import RayServegRPCContext
 from ray.serve.handle import DeploymentHandle
 
 from ragtune.v1 import ragtune_pb2 as pb
 from ragtune_serving import pipeline
-from ragtune_serving.config import AppArgs
+from ragtune_serving.config import AppArgs, GatewayUserConfig
 from ragtune_serving.engines.adapters import adapter_problem
 from ragtune_serving.engines.base import Message, SamplingParams, Usage
 from ragtune_serving.errors import InvalidArgument
@@ -95,6 +96,7 @@ class Gateway:
         self._windows: dict[KnowledgeBaseRef, LatencyWindow] = {}
         self._known: dict[KnowledgeBaseRef, tuple[float, KnowledgeBaseInfo]] = {}
         self._reports: tuple[float, list[AdapterReport]] = (-INFO_TTL_S, [])
+        self._declared = GatewayUserConfig()
         self._stages = pipeline.Stages(
             describe=self._describe,
             embed=self._embed,
@@ -115,7 +117,7 @@ class Gateway:
         self, request: pb.QueryRequest, grpc_context: RayServegRPCContext
     ) -> AsyncIterator[pb.QueryStreamResponse]:
         try:
-            params = codec.query_params(request, self._args)
+            params = self._params(request)
             async for event in self._answer(params):
                 yield codec.stream_message(event)
         except Exception as error:
@@ -222,7 +224,7 @@ class Gateway:
     # -- operations (transport-independent) --------------------------------------------------
 
     async def _query(self, request: pb.QueryRequest) -> pb.QueryResponse:
-        params = codec.query_params(request, self._args)
+        params = self._params(request)
         response = pb.QueryResponse(knowledge_base=str(params.ref))
         hits: list[Hit] = []
         async for event in self._answer(params):
@@ -322,6 +324,17 @@ class Gateway:
             info, vector, question, top_k, expression
         )
         return hits
+
+    def reconfigure(self, config: dict[str, Any]) -> None:
+        """Take a new `user_config`: the knowledge bases' declared adapters."""
+        try:
+            self._declared = GatewayUserConfig.model_validate(config)
+        except ValidationError as error:
+            logger.error("gateway user_config refused, declarations left as they are: %s", error)
+
+    def _params(self, request: pb.QueryRequest) -> QueryParams:
+        declared = self._declared.knowledge_bases.get(str(codec.kb_ref(request.knowledge_base)))
+        return codec.query_params(request, self._args, declared)
 
     async def _check_adapters(self, params: QueryParams) -> None:
         """Refuse a request naming an adapter that is not served as it asks, before any stage

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from ragtune.v1 import ragtune_pb2 as pb
-from ragtune_serving.config import AppArgs
+from ragtune_serving.config import AppArgs, DeclaredAdapters
 from ragtune_serving.errors import InvalidArgument
 from ragtune_serving.rag import modes
 from ragtune_serving.rag.kbnames import parse_kb_ref
@@ -55,8 +55,11 @@ def kb_ref(value: str) -> KnowledgeBaseRef:
     return parse_kb_ref(value)
 
 
-def query_params(request: pb.QueryRequest, args: AppArgs) -> QueryParams:
-    """A validated QueryParams, with the application's defaults for fields left unset."""
+def query_params(
+    request: pb.QueryRequest, args: AppArgs, declared: DeclaredAdapters | None = None
+) -> QueryParams:
+    """A validated QueryParams, with the application's defaults for fields left unset and the
+    knowledge base's `declared` adapters for adapters it names none of."""
     ref = kb_ref(request.knowledge_base)
     question = request.question.strip()
     limits = args.limits
@@ -92,9 +95,9 @@ def query_params(request: pb.QueryRequest, args: AppArgs) -> QueryParams:
             rerank_adapter=request.rerank_adapter.strip(),
         ),
         modes.DeclaredAdapters(
-            generation=defaults.adapter,
-            query_rewrite=defaults.query_rewrite_adapter,
-            rerank=defaults.rerank_adapter,
+            generation=declared.adapter if declared else None,
+            query_rewrite=declared.query_rewrite_adapter if declared else None,
+            rerank=declared.rerank_adapter if declared else None,
         ),
     )
     candidates = 0
