@@ -206,19 +206,22 @@ def test_rewrite_and_rerank_show_in_the_reply(client: RagClient, served: None) -
 
 
 def test_unknown_and_misused_adapters_are_clear_errors(client: RagClient, served: None) -> None:
+    # "q" finds nothing in the knowledge base: the adapters are checked before any stage runs
+    ask = {"knowledge_base": FACTS_KB, "question": "q"}
     cases = [
+        (pb.QueryRequest(adapter="nope", **ask), "NOT_FOUND", "'nope' is not served here"),
         (
-            pb.QueryRequest(knowledge_base=FACTS_KB, question="q", adapter="nope"),
-            "NOT_FOUND",
-            "'nope' is not served here",
+            pb.QueryRequest(rerank_adapter="json-format", **ask),
+            "INVALID_ARGUMENT",
+            "'json-format' is a generation adapter, not a rerank one",
         ),
         (
-            pb.QueryRequest(knowledge_base=FACTS_KB, question="q", rerank_adapter="json-format"),
-            "NOT_FOUND",
-            "'json-format' is not served here",
+            pb.QueryRequest(rewrite_adapter="codenames-rerank", **ask),
+            "INVALID_ARGUMENT",
+            "'codenames-rerank' is a rerank adapter, not a query-rewrite one",
         ),
         (
-            pb.QueryRequest(knowledge_base=FACTS_KB, question="q", mode=pb.MODE_ADAPTER),
+            pb.QueryRequest(mode=pb.MODE_ADAPTER, **ask),
             "INVALID_ARGUMENT",
             "needs a generation adapter",
         ),
