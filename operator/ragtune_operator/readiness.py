@@ -36,11 +36,12 @@ def adapter_status(
         verdict, phase = st.Verdict("False", "InvalidSpec", cv.validation_message(error)), "Failed"
     else:
         adapter = AdapterResource(namespace, name, observed.uid, observed.generation, spec)
-        state = _training(adapter) if spec.training is not None else None
+        state = _training(adapter, observed.status) if spec.training is not None else None
         if state is not None and state.phase == "Trained":
             trained = {
                 "artifact": training.artifact_path(adapter, cv.SETTINGS),
                 "finalLoss": state.final_loss,
+                "datasetLinesSkipped": state.skipped_lines,
             }
         kbs, _invalid = cv.parse_kbs(namespace, knowledge_bases.get(namespace, []))
         served = cv.parse_adapters(namespace, adapters.get(namespace, []))
@@ -73,8 +74,12 @@ def adapter_status(
     return {key: value for key, value in status.items() if before.get(key) != value}
 
 
-def _training(adapter: AdapterResource) -> training_state.TrainingState:
-    """Create the adapter's training Job if it is missing; where its training stands."""
+def _training(adapter: AdapterResource, status: dict[str, Any]) -> training_state.TrainingState:
+    """Where the adapter's training stands: from its status once the training of this spec is
+    recorded there (the Job may be gone by then: it is never run twice), else from its Job,
+    which is created if it is missing."""
+    if cv.artifact_of(adapter, status) is not None:
+        return training_state.trained(status.get("finalLoss"), status.get("datasetLinesSkipped"))
     try:
         manifest = training.training_job(adapter, cv.SETTINGS)
     except training.TrainingRefused as error:

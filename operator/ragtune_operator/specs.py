@@ -241,6 +241,7 @@ class AdapterStatus(_Spec):
     observed_generation: int | None = None
     artifact: str | None = None
     final_loss: float | None = None
+    dataset_lines_skipped: int | None = None
     loaded_by: list[str] = Field(default_factory=list)
 
 

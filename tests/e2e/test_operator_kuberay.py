@@ -450,6 +450,13 @@ def test_a_training_adapter_runs_a_job_and_is_served_once_the_job_completes(
     adapters = wait_for(lambda: _generator_adapters(kube, "team-t") or None, 60, "hot-load")
     assert adapters["tone"]["path"] == out
 
+    # A finished Job may be cleaned up: the recorded training stands, nothing is trained again.
+    batch.delete_namespaced_job(name, "team-t")
+    time.sleep(3)  # three resync intervals of the operator (1 s in these tests)
+    assert batch.list_namespaced_job("team-t").items == []
+    after = kube.get(c.ADAPTER_PLURAL, "team-t", "tone")["status"]
+    assert (after["artifact"], after["finalLoss"], after["datasetLinesSkipped"]) == (out, 0.21, 1)
+
 
 def _adapter_phase(kube: Kube, namespace: str, name: str) -> str | None:
     phase: str | None = (

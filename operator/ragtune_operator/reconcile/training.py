@@ -18,6 +18,19 @@ class TrainingState:
     reason: str
     message: str
     final_loss: float | None = None
+    skipped_lines: int | None = None
+
+
+def trained(final_loss: float | None, skipped_lines: int | None) -> TrainingState:
+    """A finished training, with what its metrics said."""
+    shown = f"final loss {final_loss:.4f}" if final_loss is not None else "no metrics"
+    return TrainingState(
+        "Trained",
+        "Trained",
+        f"trained ({shown}; {skipped_lines or 0} dataset lines skipped); loading it for serving",
+        final_loss,
+        skipped_lines,
+    )
 
 
 def training_state(job: dict[str, Any] | None, termination_message: str) -> TrainingState:
@@ -30,15 +43,10 @@ def training_state(job: dict[str, Any] | None, termination_message: str) -> Trai
     }
     if "Complete" in conditions or (status.get("succeeded") or 0) > 0:
         metrics = _metrics(termination_message)
-        loss = metrics.get("final_loss")
-        final_loss = float(loss) if isinstance(loss, int | float) else None
-        shown = f"final loss {final_loss:.4f}" if final_loss is not None else "no metrics"
-        skipped = metrics.get("skipped_lines") or 0
-        return TrainingState(
-            "Trained",
-            "Trained",
-            f"trained ({shown}; {skipped} dataset lines skipped); loading it for serving",
-            final_loss,
+        loss, skipped = metrics.get("final_loss"), metrics.get("skipped_lines")
+        return trained(
+            float(loss) if isinstance(loss, int | float) else None,
+            skipped if isinstance(skipped, int) else None,
         )
     if "Failed" in conditions:
         failed = conditions["Failed"]
