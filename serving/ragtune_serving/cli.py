@@ -30,7 +30,7 @@ from ragtune.v1 import ragtune_pb2 as pb
 from ragtune_serving import local
 from ragtune_serving.client import ClientError, RagClient
 from ragtune_serving.config import AdapterArgs, AppArgs
-from ragtune_serving.grpcapi.codec import MODE_PROTOS as MODES
+from ragtune_serving.grpcapi.codec import MODE_PROTOS
 from ragtune_serving.models import ModelNotFound
 from ragtune_serving.settings import Settings, load_settings
 from ragtune_serving.training.datasets import PURPOSES, parse_lines
@@ -103,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--kb", default=DEFAULT_KB)
     ask.add_argument(
         "--mode",
-        choices=list(MODES),
+        choices=list(MODE_PROTOS),
         help="how to answer (default: rag+adapter when the knowledge base or --adapter names "
         "an adapter, else rag)",
     )
@@ -450,7 +450,7 @@ def _query_request(options: argparse.Namespace) -> pb.QueryRequest:
     request = pb.QueryRequest(
         knowledge_base=options.kb,
         question=options.question,
-        mode=MODES[options.mode] if options.mode else pb.MODE_UNSPECIFIED,
+        mode=MODE_PROTOS[options.mode] if options.mode else pb.MODE_UNSPECIFIED,
         adapter=options.adapter,
         rewrite_adapter=options.rewrite_adapter,
         rerank_adapter=options.rerank_adapter,

@@ -112,7 +112,10 @@ def kubectl(kubeconfig: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run the real kubectl against the emulator (the emulator serves no OpenAPI documents, so
     client-side validation is off; the CRD schemas are tested on their own)."""
     if shutil.which("kubectl") is None:
-        pytest.skip("kubectl is not installed on this machine")
+        pytest.skip(
+            "kubectl is not installed: this step drives the API as a user would, with kubectl"
+            " (install kubectl >= 1.27 to run it)"
+        )
     done = subprocess.run(
         ["kubectl", *args],
         env={**os.environ, "KUBECONFIG": str(kubeconfig)},

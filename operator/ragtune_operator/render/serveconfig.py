@@ -27,6 +27,7 @@ from ragtune_serving.config import (
     KnowledgeBaseArgs,
     MilvusArgs,
 )
+from ragtune_serving.engines.adapters import GENERATOR_PURPOSES
 from ragtune_serving.serveconfig import build_serve_config
 
 
@@ -56,7 +57,6 @@ ADAPTER_REFS = (
     ("retrieval.queryRewriteAdapterRef", "query-rewrite"),
     ("retrieval.rerankAdapterRef", "rerank"),
 )
-GENERATOR_PURPOSES = ("generation", "query-rewrite")
 
 
 def adapter_refs(kb: KnowledgeBaseResource) -> dict[str, str]:

@@ -55,7 +55,7 @@ class CrossEncoderReranker:
                 "classifier (train it with --purpose rerank)"
             )
         with self._lock:
-            self.unload_adapter(name, locked=True)
+            self._unload(name)
             slot = slot_name(name)
             try:
                 if base_model in self._bases:
@@ -73,12 +73,12 @@ class CrossEncoderReranker:
             self._adapters[name] = (base_model, slot)
         logger.info("loaded rerank adapter %s from %s", name, path)
 
-    def unload_adapter(self, name: str, *, locked: bool = False) -> None:
+    def unload_adapter(self, name: str) -> None:
         """Unload adapter `name` (its base model too, when no other adapter uses it)."""
-        if not locked:
-            with self._lock:
-                self.unload_adapter(name, locked=True)
-            return
+        with self._lock:
+            self._unload(name)
+
+    def _unload(self, name: str) -> None:
         found = self._adapters.pop(name, None)
         if found is None:
             return
