@@ -1,14 +1,15 @@
-"""An Adapter's status, and its training Job.
+"""An Adapter's status, and its training job.
 
-An adapter with `training` first gets a Job running `ragtune train` (Pending → Training); once
-the Job completes, its output directory and final loss go into status and it is served like a
-sourced adapter. Ready only once a serving replica of a knowledge base that uses it reports a
-probe through it succeeded; Failed with the Job's or the replica's reason — never on the
-strength of its spec alone."""
+An adapter with `training` first gets a Job (a RayJob with KubeRay) running `ragtune train`
+(Pending → Training); once it completes, its output directory and final loss go into status
+and it is served like a sourced adapter. Ready only once a serving replica of a knowledge base
+that uses it reports a probe through it succeeded; Failed with the job's or the replica's
+reason — never on the strength of its spec alone."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import kopf
@@ -76,24 +77,25 @@ def adapter_status(
 
 def _training(adapter: AdapterResource, status: dict[str, Any]) -> training_state.TrainingState:
     """Where the adapter's training stands: from its status once the training of this spec is
-    recorded there (the Job may be gone by then: it is never run twice), else from its Job,
-    which is created if it is missing."""
+    recorded there (the job may be gone by then: it is never run twice), else from its Job or
+    RayJob, which is created if it is missing."""
     if cv.artifact_of(adapter, status) is not None:
         return training_state.trained(status.get("finalLoss"), status.get("datasetLinesSkipped"))
     try:
-        manifest = training.training_job(adapter, cv.SETTINGS)
+        manifest = training.training_manifest(adapter, cv.SETTINGS)
     except training.TrainingRefused as error:
         return training_state.TrainingState("Failed", "TrainingRefused", str(error))
-    name = manifest["metadata"]["name"]
+    kind, name = manifest["kind"], manifest["metadata"]["name"]
+    now = datetime.now(UTC)
     try:
-        job = kube.job(adapter.namespace, name)
+        job = kube.read(kind, adapter.namespace, name)
         if job is None:
             kube.apply(manifest)
-            return training_state.training_state(None, "")
+            return training_state.training_state(None, "", now)
         message = kube.termination_message(adapter.namespace, name) if job.get("status") else ""
     except kube.KubeError as error:
         return training_state.TrainingState("Pending", "JobUnreachable", str(error))
-    return training_state.training_state(job, message)
+    return training_state.training_state({"kind": kind, **job}, message, now)
 
 
 def _verdict(namespace: str, name: str, users: list[str]) -> tuple[st.Verdict, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -91,11 +92,30 @@ class OperatorSettings(BaseModel):
     training_backoff_limit: int = Field(
         default=2, ge=0, description="RAGTUNE_OPERATOR_TRAINING_BACKOFF_LIMIT: pod retries."
     )
+    training_runner: Literal["auto", "job", "rayjob"] = Field(
+        default="auto",
+        description="RAGTUNE_OPERATOR_TRAINING_RUNNER: what runs `ragtune train` for an Adapter "
+        "with `training` — a KubeRay `rayjob`, a plain batch/v1 `job`, or `auto`: a RayJob in "
+        "KubeRay mode, a Job in direct mode (no KubeRay there).",
+    )
+    training_ttl_s: int = Field(
+        default=600,
+        ge=0,
+        description="RAGTUNE_OPERATOR_TRAINING_TTL_S: how long a training RayJob's Ray cluster "
+        "stays after the job finished (its submitter pod, which holds the metrics, with it).",
+    )
 
     @property
     def direct(self) -> bool:
         """Direct mode: Serve config PUT to an existing Ray cluster, no RayService."""
         return bool(self.direct_dashboard_url)
+
+    @property
+    def trains_with_rayjob(self) -> bool:
+        """Whether adapters train in a KubeRay RayJob rather than a plain Job."""
+        if self.training_runner == "auto":
+            return not self.direct
+        return self.training_runner == "rayjob"
 
     def gateway_for(self, namespace: str) -> str:
         """The HTTP base URL of the gateway serving `namespace`."""

@@ -173,8 +173,14 @@ def _stop_group(pid: int) -> None:
 
 
 def _env() -> dict[str, str]:
+    """The environment of local services: models offline, and this interpreter's scripts
+    (`ray`, `ragtune`) first on PATH, as in the serving image, for Ray jobs run there."""
     env = dict(os.environ)
     env.update(MODEL_ENV)
+    scripts = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join(
+        [scripts, *(p for p in env.get("PATH", "").split(os.pathsep) if p and p != scripts)]
+    )
     env.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     return env
 

@@ -183,6 +183,7 @@ def _register(api: ApiServer) -> None:
             [],
         ),
         "ray.io/v1/rayservices": ("RayService", True, ["status"]),
+        "ray.io/v1/rayjobs": ("RayJob", True, ["status"]),
     }
     for key, (kind, namespaced, subresources) in core.items():
         api.resources[key] = {

@@ -11,16 +11,23 @@ delete → application and collections gone.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import kubernetes
 import pytest
 
 from ragtune.v1 import ragtune_pb2 as pb
 from ragtune_operator import conventions as c
+from ragtune_operator.reconcile.training import training_state
+from ragtune_operator.render import training
+from ragtune_operator.settings import OperatorSettings
+from ragtune_operator.specs import AdapterResource, AdapterSpec
 from ragtune_serving import local, raydashboard
 from ragtune_serving.client import RagClient
 from ragtune_serving.config import PACKAGED_GENERATOR
@@ -30,6 +37,7 @@ from .cluster import Cluster
 from .conftest import Kube, OperatorProcess, start_operator, stop_operator, wait_for
 
 pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
 NAMESPACE = "e2e"
 KB = "handbook"
 DEPLOY_TIMEOUT_S = 600.0
@@ -236,3 +244,94 @@ def test_a_knowledge_base_lives_and_dies_on_a_real_ray_cluster(
         "the Serve application removed",
     )
     assert _kb_collections(ray_stack) == []
+
+
+def test_direct_mode_trains_an_adapter_in_a_plain_job(
+    kube: Kube, operator: OperatorProcess
+) -> None:
+    """No KubeRay in direct mode: an Adapter with `training` gets a batch/v1 Job."""
+    dataset = {"configMap": {"name": "tone-data", "key": "train.jsonl"}}
+    kube.create(
+        {
+            "apiVersion": c.API_VERSION,
+            "kind": c.ADAPTER_KIND,
+            "metadata": {"name": "trained-tone", "namespace": NAMESPACE},
+            "spec": {"baseModel": PACKAGED_GENERATOR, "training": {"datasetRef": dataset}},
+        }
+    )
+    batch = kubernetes.client.BatchV1Api(kube.api)
+    job = wait_for(
+        lambda: next(iter(batch.list_namespaced_job(NAMESPACE).items), None), 60, "the Job"
+    )
+    (container,) = job.spec.template.spec.containers
+    assert container.command[:2] == ["ragtune", "train"]
+    assert container.command[-2:] == ["--report", training.TERMINATION_LOG]
+    kube.delete(c.ADAPTER_PLURAL, NAMESPACE, "trained-tone")
+
+
+def _submit(script: str, stack: Settings, submission: str) -> subprocess.CompletedProcess[str]:
+    """Run a RayJob's submitter command as KubeRay runs it, with the variables it injects."""
+    scripts = str(Path(sys.executable).parent)
+    env = {
+        **os.environ,
+        "PATH": f"{scripts}{os.pathsep}{os.environ.get('PATH', '')}",
+        "RAY_DASHBOARD_ADDRESS": stack.dashboard_url.removeprefix("http://"),
+        "RAY_JOB_SUBMISSION_ID": submission,
+    }
+    return subprocess.run(
+        ["sh", "-c", script], env=env, capture_output=True, text=True, timeout=900
+    )
+
+
+def test_the_training_rayjob_submitter_trains_on_a_real_ray_cluster_and_reports(
+    ray_stack: Settings, tmp_path: Path
+) -> None:
+    """The RayJob's submitter script and entrypoint, run for real against this Ray cluster:
+    the training runs as a Ray job, the metrics land in the termination log, a restarted
+    submitter follows the job already submitted, and a failed training fails the submitter
+    with the training's own error."""
+    root = tmp_path / "artifacts"
+    data = root / "datasets" / "train.jsonl"
+    data.parent.mkdir(parents=True)
+    lines = (REPO / "tests/data/format/train.jsonl").read_text().splitlines()[:4]
+    data.write_text("\n".join(lines) + "\n")
+    settings = OperatorSettings(artifacts_root=str(root))
+
+    def submitter(dataset: Path, report: Path) -> str:
+        spec = {
+            "baseModel": PACKAGED_GENERATOR,
+            "training": {"datasetRef": {"path": str(dataset)}, "epochs": 1},
+        }
+        adapter = AdapterResource(NAMESPACE, "tone", "uid", 1, AdapterSpec.model_validate(spec))
+        rayjob = training.training_rayjob(adapter, settings)
+        (container,) = rayjob["spec"]["submitterPodTemplate"]["spec"]["containers"]
+        script: str = container["command"][2]
+        return script.replace(training.TERMINATION_LOG, str(report))
+
+    report = tmp_path / "termination-log"
+    script = submitter(data, report)
+    done = _submit(script, ray_stack, "ragtune-train-e2e-1")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    metrics = json.loads(report.read_text())
+    assert metrics["final_loss"] > 0 and metrics["examples"] == 4
+    state = training_state(
+        {"kind": "RayJob", "status": {"jobDeploymentStatus": "Complete", "jobStatus": "SUCCEEDED"}},
+        report.read_text(),
+        datetime.now(UTC),
+    )
+    assert (state.phase, state.final_loss) == ("Trained", metrics["final_loss"])
+
+    # KubeRay restarts a submitter that died: it follows the job already submitted.
+    report.unlink()
+    again = _submit(script, ray_stack, "ragtune-train-e2e-1")
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert json.loads(report.read_text()) == metrics
+
+    # A training that fails fails the submitter, with the training's error in its output.
+    broken = root / "datasets" / "broken.jsonl"
+    broken.write_text('not json\n{"instruction": "no response"}\n')
+    failed_report = tmp_path / "failed-log"
+    failed = _submit(submitter(broken, failed_report), ray_stack, "ragtune-train-e2e-2")
+    assert failed.returncode != 0
+    assert "no usable" in failed.stdout + failed.stderr
+    assert not failed_report.exists()

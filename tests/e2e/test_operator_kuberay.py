@@ -9,6 +9,7 @@ status must then say.
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -374,12 +375,12 @@ def test_deletion_honours_retain_policy_and_removes_serving_with_the_last(
     wait_for(lambda: _service(kube, namespace) is None, 30, "the Service removed")
 
 
-def test_a_training_adapter_runs_a_job_and_is_served_once_the_job_completes(
+def test_a_training_adapter_runs_a_rayjob_and_is_served_once_it_succeeds(
     kube: Kube, operator: OperatorProcess
 ) -> None:
-    """The emulator has no Job controller or kubelet: the test plays them, writing the Job's
-    status and the pod's termination message as they would (the training command itself runs
-    for real in tests/integration/test_trained_adapters.py)."""
+    """The emulator has no KubeRay, Job controller or kubelet: the test plays them, writing the
+    RayJob's status and its submitter pod's termination message as they would (the submitter
+    script and the training run for real in tests/e2e/test_operator_direct.py)."""
     kube.create(_kb("team-t", "docs", {**INLINE, "generator": {"adapterRef": "tone"}}))
     dataset = {"configMap": {"name": "tone-data", "key": "train.jsonl"}}
     kube.create(
@@ -390,32 +391,41 @@ def test_a_training_adapter_runs_a_job_and_is_served_once_the_job_completes(
             "spec": {"baseModel": MODEL, "training": {"datasetRef": dataset, "epochs": 2}},
         }
     )
+
+    def rayjob() -> Any:
+        jobs = kube.custom.list_namespaced_custom_object("ray.io", "v1", "team-t", "rayjobs")
+        return jobs["items"][0] if jobs["items"] else None
+
+    created = wait_for(rayjob, 30, "the training RayJob")
+    entrypoint = shlex.split(created["spec"]["entrypoint"])
+    assert entrypoint[:2] == ["ragtune", "train"]
+    assert entrypoint[entrypoint.index("--epochs") + 1] == "2"
+    out = entrypoint[entrypoint.index("--out") + 1]
+    assert created["metadata"]["ownerReferences"][0]["kind"] == "Adapter"
     batch = kubernetes.client.BatchV1Api(kube.api)
+    assert batch.list_namespaced_job("team-t").items == []  # KubeRay mode: no plain Job
+    name = created["metadata"]["name"]
 
-    def job() -> Any:
-        jobs = batch.list_namespaced_job("team-t").items
-        return jobs[0] if jobs else None
+    def set_status(status: dict[str, Any]) -> None:
+        kube.custom.patch_namespaced_custom_object_status(
+            "ray.io", "v1", "team-t", "rayjobs", name, {"status": status}
+        )
 
-    created = wait_for(job, 30, "the training Job")
-    (container,) = created.spec.template.spec.containers
-    assert container.command[:2] == ["ragtune", "train"]
-    assert container.command[container.command.index("--epochs") + 1] == "2"
-    out = container.command[container.command.index("--out") + 1]
-    assert created.metadata.owner_references[0].kind == "Adapter"
+    set_status({"jobDeploymentStatus": "Running", "jobStatus": "RUNNING"})
     wait_for(lambda: _adapter_phase(kube, "team-t", "tone") == "Training", 30, "phase Training")
     assert _generator_adapters(kube, "team-t") == {}  # nothing to load while it trains
 
-    # The Job completes; its pod left the metrics in its termination message.
-    name = created.metadata.name
+    # The Ray job succeeds; the submitter pod (of the Job KubeRay names after the RayJob)
+    # copied the metrics into its termination message.
     kube.core.create_namespaced_pod(
         "team-t",
         {
             "metadata": {"name": f"{name}-abcde", "labels": {"job-name": name}},
-            "spec": {"containers": [{"name": "train", "image": "x"}]},
+            "spec": {"containers": [{"name": "submit", "image": "x"}]},
             "status": {
                 "containerStatuses": [
                     {
-                        "name": "train",
+                        "name": "submit",
                         "image": "x",
                         "imageID": "",
                         "ready": False,
@@ -431,11 +441,7 @@ def test_a_training_adapter_runs_a_job_and_is_served_once_the_job_completes(
             },
         },
     )
-    batch.patch_namespaced_job_status(
-        name,
-        "team-t",
-        {"status": {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}},
-    )
+    set_status({"jobDeploymentStatus": "Complete", "jobStatus": "SUCCEEDED"})
     status = wait_for(
         lambda: (
             (kube.get(c.ADAPTER_PLURAL, "team-t", "tone") or {}).get("status", {}).get("artifact")
@@ -450,10 +456,10 @@ def test_a_training_adapter_runs_a_job_and_is_served_once_the_job_completes(
     adapters = wait_for(lambda: _generator_adapters(kube, "team-t") or None, 60, "hot-load")
     assert adapters["tone"]["path"] == out
 
-    # A finished Job may be cleaned up: the recorded training stands, nothing is trained again.
-    batch.delete_namespaced_job(name, "team-t")
+    # A finished RayJob may be cleaned up: the recorded training stands, nothing trains again.
+    kube.custom.delete_namespaced_custom_object("ray.io", "v1", "team-t", "rayjobs", name)
     time.sleep(3)  # three resync intervals of the operator (1 s in these tests)
-    assert batch.list_namespaced_job("team-t").items == []
+    assert rayjob() is None
     after = kube.get(c.ADAPTER_PLURAL, "team-t", "tone")["status"]
     assert (after["artifact"], after["finalLoss"], after["datasetLinesSkipped"]) == (out, 0.21, 1)
 

@@ -1,9 +1,12 @@
-"""An Adapter with `training` becomes a Job running `ragtune train`; the Job's status and
-termination message become the Adapter's training phase and final loss."""
+"""An Adapter with `training` becomes a Job (or, with KubeRay, a RayJob) running `ragtune
+train`; its status and a pod's termination message become the Adapter's training phase and
+final loss."""
 
 from __future__ import annotations
 
 import json
+import shlex
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +63,8 @@ def test_a_changed_training_spec_trains_anew_under_another_name_and_directory() 
     assert training.job_name(same) == training.job_name(_example())
     assert training.job_name(changed) != training.job_name(same)
     assert training.artifact_path(changed, SETTINGS) != training.artifact_path(same, SETTINGS)
-    assert len(training.job_name(_example())) <= 63
+    long = AdapterResource("team-a", "a" * 63, "u", 1, _example().spec)
+    assert len(training.job_name(long)) <= training.MAX_NAME_CHARS
 
 
 def test_a_dataset_path_outside_the_artifacts_volume_is_refused() -> None:
@@ -108,9 +112,89 @@ METRICS = json.dumps({"final_loss": 0.2093, "skipped_lines": 2, "epochs": 3})
 def test_training_state_follows_the_job(
     job: dict[str, Any] | None, message: str, phase: str, reason: str, loss: float | None
 ) -> None:
-    state = training_state(job, message)
+    state = training_state(job and {"kind": "Job", **job}, message, NOW)
     assert (state.phase, state.reason, state.final_loss) == (phase, reason, loss)
     if phase == "Failed":
         assert "BackoffLimitExceeded" in state.message and "no usable" in state.message
     if loss is not None:
         assert "final loss 0.2093; 2 dataset lines skipped" in state.message
+
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def test_kuberay_mode_trains_in_a_rayjob_and_direct_mode_in_a_job() -> None:
+    adapter = _example()
+    assert training.training_manifest(adapter, SETTINGS)["kind"] == "RayJob"
+    direct = SETTINGS.model_copy(update={"direct_dashboard_url": "http://ray:8265"})
+    assert training.training_manifest(adapter, direct)["kind"] == "Job"
+    forced = SETTINGS.model_copy(update={"training_runner": "job"})
+    assert training.training_manifest(adapter, forced)["kind"] == "Job"
+
+
+def test_the_rayjob_runs_the_same_training_on_its_head_and_reports_from_its_submitter() -> None:
+    adapter = _example()
+    rayjob = training.training_rayjob(adapter, SETTINGS)
+    job = training.training_job(adapter, SETTINGS)
+    assert rayjob["apiVersion"] == "ray.io/v1"
+    assert rayjob["metadata"] == job["metadata"]
+    spec = rayjob["spec"]
+    # The entrypoint is the Job's command line, less the termination-log report.
+    (trainer,) = job["spec"]["template"]["spec"]["containers"]
+    assert shlex.split(spec["entrypoint"]) == trainer["command"][:-2]
+    assert _parser().parse_args(shlex.split(spec["entrypoint"])[1:]).out == Path(
+        training.artifact_path(adapter, SETTINGS)
+    )
+    assert spec["shutdownAfterJobFinishes"] is True
+    assert spec["ttlSecondsAfterFinished"] == SETTINGS.training_ttl_s
+    head = spec["rayClusterSpec"]["headGroupSpec"]["template"]["spec"]
+    (ray_head,) = head["containers"]
+    assert "command" not in ray_head  # KubeRay supplies `ray start --head`
+    assert ray_head["resources"] == trainer["resources"]
+    assert head["volumes"] == job["spec"]["template"]["spec"]["volumes"]
+    submitter = spec["submitterPodTemplate"]["spec"]
+    (submit,) = submitter["containers"]
+    assert [v["name"] for v in submitter["volumes"]] == ["artifacts"]
+    assert submit["volumeMounts"][0]["readOnly"] is True
+    script = submit["command"][2]
+    assert f"-- {spec['entrypoint']}" in script
+    assert f"{training.artifact_path(adapter, SETTINGS)}/training_metrics.json" in script
+
+
+SUCCEEDED = {"jobDeploymentStatus": "Complete", "jobStatus": "SUCCEEDED"}
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "phase", "loss", "says"),
+    [
+        ({}, "", "Training", None, "Initializing, Ray job not submitted yet"),
+        ({"jobDeploymentStatus": "Running", "jobStatus": "RUNNING"}, "", "Training", None, ""),
+        # A failed attempt KubeRay retries is not a failed training.
+        ({"jobDeploymentStatus": "Retrying", "jobStatus": "FAILED"}, "", "Training", None, ""),
+        ({**SUCCEEDED, "endTime": "2026-11-26T11:59:30Z"}, METRICS, "Trained", 0.2093, ""),
+        # Succeeded, the submitter not done copying the metrics yet: wait for them a while ...
+        ({**SUCCEEDED, "endTime": "2026-11-26T11:59:30Z"}, "", "Training", None, "metrics"),
+        # ... but not forever (the submitter pod may be gone with the cluster).
+        ({**SUCCEEDED, "endTime": "2026-11-26T11:50:00Z"}, "", "Trained", None, "no metrics"),
+        (
+            {"jobDeploymentStatus": "Failed", "jobStatus": "FAILED", "message": "Job failed"},
+            "ragtune: no usable generation example",
+            "Failed",
+            None,
+            "Job failed: ragtune: no usable generation example",
+        ),
+        (
+            {"jobDeploymentStatus": "Failed", "reason": "DeadlineExceeded"},
+            "",
+            "Failed",
+            None,
+            "DeadlineExceeded",
+        ),
+    ],
+)
+def test_training_state_follows_the_rayjob(
+    status: dict[str, Any], message: str, phase: str, loss: float | None, says: str
+) -> None:
+    state = training_state({"kind": "RayJob", "status": status}, message, NOW)
+    assert (state.phase, state.final_loss) == (phase, loss)
+    assert says in state.message

@@ -1,5 +1,5 @@
 """Kubernetes API calls the operator makes besides kopf's own: apply rendered objects, read
-ConfigMaps, read the RayService KubeRay reports on and the training Jobs' outcome.
+ConfigMaps, read the RayService KubeRay reports on and the training (Ray)Jobs' outcome.
 
 Sync (the official `kubernetes` client): kopf runs the sync handlers that call this in worker
 threads. Applying is idempotent: an object whose spec-hash annotation matches is not written.
@@ -19,6 +19,7 @@ from ragtune_operator import conventions as c
 
 Applied = Literal["created", "updated", "unchanged"]
 RAYSERVICE = ("ray.io", "v1", "rayservices")
+RAYJOB = ("ray.io", "v1", "rayjobs")
 MERGE_PATCH = "application/merge-patch+json"  # lists replaced whole, as rendered
 
 _client_lock = threading.Lock()
@@ -70,7 +71,7 @@ def _call(what: str, operation: Any, *args: Any, **kwargs: Any) -> Any:
         raise KubeError(f"{what}: HTTP {error.status} {error.reason}: {error.body}") from error
 
 
-Kind = Literal["RayService", "Service", "Job"]
+Kind = Literal["RayService", "RayJob", "Service", "Job"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +85,9 @@ class _Verbs:
 
 
 def _verbs(kind: Kind) -> _Verbs:
-    if kind == "RayService":
-        custom, (group, version, plural) = _custom(), RAYSERVICE
+    if kind in ("RayService", "RayJob"):
+        custom = _custom()
+        group, version, plural = RAYSERVICE if kind == "RayService" else RAYJOB
         return _Verbs(
             get=lambda ns, name: custom.get_namespaced_custom_object(
                 group, version, ns, plural, name
@@ -125,7 +127,7 @@ def _verbs(kind: Kind) -> _Verbs:
 
 
 def apply(manifest: dict[str, Any]) -> Applied:
-    """Create `manifest` (a RayService or a Service), or patch it when its spec hash changed."""
+    """Create `manifest` (any Kind above), or patch it when its spec hash changed."""
     kind: Kind = manifest["kind"]
     namespace = manifest["metadata"]["namespace"]
     name = manifest["metadata"]["name"]
@@ -165,17 +167,18 @@ def config_map(namespace: str, name: str) -> tuple[dict[str, str], dict[str, str
     return dict(found.data or {}), dict(found.binary_data or {})
 
 
-def job(namespace: str, name: str) -> dict[str, Any] | None:
-    """A Job as the API serves it (status included), or None when it does not exist."""
-    found = _call(f"Job {namespace}/{name}", _verbs("Job").get, namespace, name)
-    if found is None:
-        return None
+def read(kind: Kind, namespace: str, name: str) -> dict[str, Any] | None:
+    """An object as the API serves it (status included), or None when it does not exist."""
+    found = _call(f"{kind} {namespace}/{name}", _verbs(kind).get, namespace, name)
+    if found is None or isinstance(found, dict):
+        return found
     serialized: dict[str, Any] = _api().sanitize_for_serialization(found)  # type: ignore[no-untyped-call]
     return serialized
 
 
 def termination_message(namespace: str, job_name: str) -> str:
-    """What the Job's latest finished pod left in its termination message ("" if none)."""
+    """What the latest finished pod of a Job (a training Job, or the submitter Job KubeRay
+    names after its RayJob) left in its termination message ("" if none)."""
     pods = _call(
         f"pods of Job {namespace}/{job_name}",
         _core().list_namespaced_pod,
