@@ -27,11 +27,12 @@ from google.protobuf import json_format
 from tqdm import tqdm
 
 from ragtune.v1 import ragtune_pb2 as pb
-from ragtune_serving import local
+from ragtune_serving import local, metricsexport
 from ragtune_serving.client import ClientError, RagClient
 from ragtune_serving.config import AdapterArgs, AppArgs
 from ragtune_serving.grpcapi.codec import MODE_PROTOS
 from ragtune_serving.models import ModelNotFound
+from ragtune_serving.serveconfig import METRICS_PORT
 from ragtune_serving.settings import Settings, load_settings
 from ragtune_serving.training.datasets import PURPOSES, parse_lines
 from ragtune_serving.training.trainer import METRICS_FILE, TrainingOptions, read_metrics, train
@@ -125,6 +126,20 @@ def _parser() -> argparse.ArgumentParser:
 
     status = command("status", "exit 0 when the service answers; show a knowledge base", _status)
     status.add_argument("--kb", help="also show this knowledge base")
+
+    top = command("top", "watch a knowledge base's latency per stage, live (WatchLatency)", _top)
+    top.add_argument("--kb", default=DEFAULT_KB)
+    top.add_argument("--interval", type=float, default=1.0, help="seconds between updates")
+    top.add_argument("--count", type=int, default=0, help="stop after N updates (0: never)")
+
+    exporter = command(
+        "metrics-exporter",
+        "serve the Prometheus metrics the serving processes of this node write to --dir",
+        _metrics_exporter,
+    )
+    exporter.add_argument("--dir", type=Path, required=True, help="the metrics directory")
+    exporter.add_argument("--port", type=int, default=METRICS_PORT)
+    exporter.add_argument("--host", default="0.0.0.0")
 
     operator = command(
         "operator", "run the Kubernetes operator (KubeRay mode, or --direct)", _operator
@@ -221,6 +236,45 @@ def _adapter_option(value: str) -> tuple[str, AdapterArgs]:
 
 def _stop(options: argparse.Namespace, settings: Settings) -> int:
     local.stop(settings)
+    return 0
+
+
+def _top(options: argparse.Namespace, settings: Settings) -> int:
+    request = pb.WatchLatencyRequest(
+        knowledge_base=options.kb, interval_seconds=options.interval, max_updates=options.count
+    )
+    clear = "\x1b[H\x1b[2J" if sys.stdout.isatty() else ""
+    with RagClient(settings.address) as client:
+        try:
+            for snapshot in client.watch_latency(request):
+                print(clear + latency_table(snapshot), flush=True)
+        except ClientError as error:
+            raise CommandError(_describe_error(error)) from error
+    return 0
+
+
+def latency_table(snapshot: pb.LatencySnapshot) -> str:
+    """One WatchLatency update as a terminal table: a row per stage, in pipeline order."""
+    order = ["embed", "rewrite", "retrieve", "rerank", "ttft", "generate", "total"]
+    stages = sorted(
+        snapshot.stages, key=lambda s: order.index(s.stage) if s.stage in order else len(order)
+    )
+    when = snapshot.time.ToDatetime().strftime("%H:%M:%S")
+    lines = [
+        f"{snapshot.knowledge_base} — last {snapshot.window_seconds:.0f} s, at {when} UTC",
+        f"{'stage':<10}{'p50 ms':>10}{'p90 ms':>10}{'p99 ms':>10}{'count':>8}",
+    ]
+    lines += [
+        f"{s.stage:<10}{s.p50_ms:>10.1f}{s.p90_ms:>10.1f}{s.p99_ms:>10.1f}{s.count:>8}"
+        for s in stages
+    ]
+    if not stages:
+        lines.append("(no questions answered in the window)")
+    return "\n".join(lines)
+
+
+def _metrics_exporter(options: argparse.Namespace, settings: Settings) -> int:
+    metricsexport.serve(options.dir, options.port, options.host)
     return 0
 
 

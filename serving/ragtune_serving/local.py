@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ragtune_serving import raydashboard
+from ragtune_serving import metricsexport, raydashboard
 from ragtune_serving.config import AdapterArgs, AppArgs, MilvusArgs
 from ragtune_serving.serveconfig import MODEL_ENV, build_serve_config
 from ragtune_serving.settings import Settings
@@ -42,6 +42,7 @@ def isolated_settings(home: Path) -> Settings:
         ray_port=_free_port(),
         dashboard_port=_free_port(),
         milvus_port=_free_port(),
+        metrics_port=_free_port(),
     )
 
 
@@ -63,8 +64,41 @@ def start(
     settings.home.mkdir(parents=True, exist_ok=True)
     (settings.home / "logs").mkdir(exist_ok=True)
     start_milvus(settings, say)
+    start_metrics(settings, say)
     start_ray(settings, say)
     deploy(settings, args or app_args(settings), say, adapters)
+
+
+def metrics_dir(settings: Settings) -> Path:
+    """Where the local application's processes write their metrics."""
+    return (settings.home / "metrics").resolve()
+
+
+def start_metrics(settings: Settings, say: Say = print) -> None:
+    """The metrics exporter serving the local application's Prometheus metrics; a fresh
+    (empty) metrics directory unless Ray is already running and writing into it."""
+    url = f"http://127.0.0.1:{settings.metrics_port}/metrics"
+    if _port_open(settings.metrics_port):
+        say(f"Metrics: already served at {url}")
+        return
+    if not raydashboard.is_up(settings.dashboard_url):
+        metricsexport.prepare(metrics_dir(settings))
+    command = [
+        str(Path(sys.executable).with_name("ragtune")), "metrics-exporter",
+        "--dir", str(metrics_dir(settings)),
+        "--port", str(settings.metrics_port), "--host", "127.0.0.1",
+    ]  # fmt: skip
+    log = settings.home / "logs" / "metrics.log"
+    pid = _spawn(command, log)
+    (settings.home / "metrics.pid").write_text(str(pid))
+
+    def up() -> bool:
+        if not _alive(pid):
+            raise StartError(f"the metrics exporter exited; see {log}")
+        return _port_open(settings.metrics_port)
+
+    _wait_for(up, 30, f"the metrics exporter ({log})")
+    say(f"Metrics: Prometheus endpoint {url}")
 
 
 def start_milvus(settings: Settings, say: Say = print) -> None:
@@ -126,6 +160,7 @@ def serve_config(
         grpc_port=settings.grpc_port,
         http_port=settings.http_port,
         http_host="127.0.0.1",
+        metrics_dir=str(metrics_dir(settings)),
     )
 
 
@@ -149,7 +184,8 @@ def deploy(
 def stop(settings: Settings, say: Say = print) -> None:
     """Stop the Ray head (and with it the application) and the Milvus Lite server that
     `start` started from this home; processes it did not start are left alone."""
-    for name, pid_file in (("Ray", "ray.pid"), ("Milvus Lite", "milvus.pid")):
+    stopping = (("Ray", "ray.pid"), ("Milvus Lite", "milvus.pid"), ("Metrics", "metrics.pid"))
+    for name, pid_file in stopping:
         path = settings.home / pid_file
         if path.exists():
             _stop_group(int(path.read_text() or 0))

@@ -30,6 +30,11 @@ GENERATOR_DEPLOYMENT = "Generator"
 RERANKER_DEPLOYMENT = "Reranker"
 GATEWAY_DEPLOYMENT = "Gateway"
 MODEL_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+# The application's processes write their Prometheus metrics here (prometheus-client's
+# multiprocess mode); a node's `ragtune metrics-exporter` serves their sum on METRICS_PORT.
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+METRICS_DIR = "/var/run/ragtune/metrics"
+METRICS_PORT = 9500
 
 
 def build_serve_config(
@@ -41,12 +46,14 @@ def build_serve_config(
     grpc_port: int = 9000,
     http_port: int = 8000,
     http_host: str = "0.0.0.0",
+    metrics_dir: str = METRICS_DIR,
 ) -> dict[str, Any]:
     """The `serveConfigV2` document serving `args` (and `adapters`) as application `app_name`.
 
     Rerank adapters go to the reranker's `user_config`, the others to the generator's; the
     knowledge bases' `declared` adapters ("ns/name" → adapters) to the gateway's. All are always
     written, empty included, so that removing the last one reconfigures the replicas to none.
+    The application's processes (only they: not Ray's own) record metrics under `metrics_dir`.
     """
     given = dict(adapters or {})
     gateway = GatewayUserConfig(knowledge_bases=dict(declared or {}))
@@ -67,7 +74,7 @@ def build_serve_config(
                 "route_prefix": "/",
                 "import_path": APP_IMPORT_PATH,
                 "args": args.model_dump(mode="json"),
-                "runtime_env": {"env_vars": dict(MODEL_ENV)},
+                "runtime_env": {"env_vars": {**MODEL_ENV, MULTIPROC_ENV: metrics_dir}},
                 "deployments": [
                     {
                         "name": name,

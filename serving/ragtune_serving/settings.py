@@ -39,6 +39,11 @@ class Settings(BaseModel):
     milvus_port: int = Field(
         default=19530, description="RAGTUNE_MILVUS_PORT: the local Milvus Lite server's port."
     )
+    metrics_port: int = Field(
+        default=9500,
+        description="RAGTUNE_METRICS_PORT: the local metrics exporter's Prometheus endpoint "
+        "(http://127.0.0.1:PORT/metrics).",
+    )
     milvus_uri: str = Field(
         default="",
         description="RAGTUNE_MILVUS_URI: an external Milvus (http://host:19530); empty starts "

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from ray import serve
 
+from ragtune_serving import metrics
 from ragtune_serving.config import EmbeddingArgs
 from ragtune_serving.models import resolve_model
 from ragtune_serving.rag.chunking import TokenSpan
@@ -43,7 +44,8 @@ class Embedder:
     @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.003)  # type: ignore[untyped-decorator]
     async def embed_query(self, questions: list[str]) -> list[list[float]]:
         """One vector per question; concurrent calls share one forward pass."""
-        return await asyncio.to_thread(self._encode, questions)
+        with metrics.in_flight("Embedder"):
+            return await asyncio.to_thread(self._encode, questions)
 
     async def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """One vector per chunk text, encoded in bulk."""

@@ -6,10 +6,11 @@ signatures at run time, so this module keeps real (not postponed) annotations.
 """
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import grpc
 from fastapi import FastAPI, Request
@@ -23,7 +24,7 @@ from ray.serve.grpc_util import RayServegRPCContext
 from ray.serve.handle import DeploymentHandle
 
 from ragtune.v1 import ragtune_pb2 as pb
-from ragtune_serving import pipeline
+from ragtune_serving import metrics, pipeline
 from ragtune_serving.config import AppArgs, GatewayUserConfig
 from ragtune_serving.engines.adapters import adapter_problem
 from ragtune_serving.engines.base import Message, SamplingParams, Usage
@@ -48,6 +49,37 @@ LATENCY_WINDOW_S = 60.0
 INFO_TTL_S = 5.0  # how long a knowledge base's settings are reused without asking Milvus
 SERVICE_NAMES = ("", "ragtune.v1.RagService")
 P = TypeVar("P", bound=ProtoMessage)
+R = TypeVar("R", bound="_NamesKnowledgeBase")
+
+
+class _NamesKnowledgeBase(Protocol):
+    @property
+    def knowledge_base(self) -> str: ...
+
+
+def _counted(
+    method: str,
+) -> Callable[[Callable[["Gateway", R], Awaitable[P]]], Callable[["Gateway", R], Awaitable[P]]]:
+    """Count a RagService operation in `ragtune_requests_total` with its status code, over
+    either door (gRPC or HTTP/JSON)."""
+
+    def wrap(
+        operation: Callable[["Gateway", R], Awaitable[P]],
+    ) -> Callable[["Gateway", R], Awaitable[P]]:
+        @functools.wraps(operation)
+        async def counted(self: "Gateway", request: R) -> P:
+            try:
+                result = await operation(self, request)
+            except Exception as error:
+                self._count(method, request.knowledge_base, error)
+                raise
+            self._count(method, request.knowledge_base, None)
+            return result
+
+        return counted
+
+    return wrap
+
 
 http_app = FastAPI(title="ragtune", description="ragtune's HTTP/JSON door; gRPC is the main one.")
 
@@ -122,8 +154,10 @@ class Gateway:
                 yield codec.stream_message(event)
         except Exception as error:
             # A stream ends with an error only by raising; Serve keeps the status set here.
+            self._count("QueryStream", request.knowledge_base, error)
             fail(grpc_context, error)
             raise
+        self._count("QueryStream", request.knowledge_base, None)
 
     async def Ingest(
         self, request: pb.IngestRequest, grpc_context: RayServegRPCContext
@@ -166,8 +200,10 @@ class Gateway:
                 sent += 1
         except Exception as error:
             # A stream ends with an error only by raising; Serve keeps the status set here.
+            self._count("WatchLatency", request.knowledge_base, error)
             fail(grpc_context, error)
             raise
+        self._count("WatchLatency", request.knowledge_base, None)
 
     # -- gRPC: grpc.health.v1.Health ---------------------------------------------------------
 
@@ -223,6 +259,7 @@ class Gateway:
 
     # -- operations (transport-independent) --------------------------------------------------
 
+    @_counted("Query")
     async def _query(self, request: pb.QueryRequest) -> pb.QueryResponse:
         params = self._params(request)
         response = pb.QueryResponse(knowledge_base=str(params.ref))
@@ -247,12 +284,22 @@ class Gateway:
         self, params: QueryParams
     ) -> AsyncIterator[CitationsEvent | TokenEvent | FinalEvent]:
         await self._check_adapters(params)
-        async for event in pipeline.answer(params, self._stages):
-            if isinstance(event, FinalEvent) and params.retrieves:
-                self._window(params.ref).add(event.timing.stages(), time.monotonic())
-            yield event
+        adapter: str | None = None
+        with metrics.in_flight("Gateway"):
+            async for event in pipeline.answer(params, self._stages):
+                if isinstance(event, CitationsEvent):
+                    adapter = event.adapter
+                elif isinstance(event, FinalEvent):
+                    metrics.observe_answer(
+                        params.ref, adapter, event.timing, event.completion_tokens
+                    )
+                    if params.retrieves:
+                        self._window(params.ref).add(event.timing.stages(), time.monotonic())
+                yield event
 
+    @_counted("Ingest")
     async def _ingest(self, request: pb.IngestRequest) -> pb.IngestResponse:
+        arrived = time.monotonic()
         ref = codec.kb_ref(request.knowledge_base)
         documents = codec.source_documents(request, self._args)
         settings = codec.index_settings(request)
@@ -261,8 +308,12 @@ class Gateway:
         )
         if report.reindexed:
             self._forget(ref)  # its cached settings are the old index's
+        if report.chunks_written or report.chunks_deleted:
+            # The retriever returns once the chunks are written and flushed: searchable.
+            metrics.observe_ingest(ref, report.chunks_written, time.monotonic() - arrived)
         return codec.ingest_response(report)
 
+    @_counted("DeleteDocuments")
     async def _delete(self, request: pb.DeleteDocumentsRequest) -> pb.DeleteDocumentsResponse:
         ref = codec.kb_ref(request.knowledge_base)
         if not request.document_ids:
@@ -270,6 +321,7 @@ class Gateway:
         report = await self._retriever.delete.remote(ref, list(request.document_ids))
         return codec.delete_response(report)
 
+    @_counted("GetKnowledgeBase")
     async def _get(self, request: pb.GetKnowledgeBaseRequest) -> pb.KnowledgeBase:
         ref = codec.kb_ref(request.knowledge_base)
         info: KnowledgeBaseInfo
@@ -282,6 +334,7 @@ class Gateway:
         )
         return codec.knowledge_base_proto(info, generating + reranking)
 
+    @_counted("DeleteKnowledgeBase")
     async def _drop(self, request: pb.DeleteKnowledgeBaseRequest) -> pb.DeleteKnowledgeBaseResponse:
         ref = codec.kb_ref(request.knowledge_base)
         try:
@@ -381,6 +434,19 @@ class Gateway:
                 usage.completion_tokens = item["completion_tokens"]
             else:
                 yield item
+
+    def _count(self, method: str, knowledge_base: str, error: BaseException | None) -> None:
+        """`ragtune_requests_total` += 1. The knowledge base is a label only once it is known
+        to exist (the call succeeded, or this replica described it): a caller cannot mint
+        label values by naming knowledge bases that do not exist."""
+        code = "OK" if error is None else grpc_status(domain_error(error) or error).name
+        try:
+            ref: KnowledgeBaseRef | None = codec.kb_ref(knowledge_base)
+        except InvalidArgument:
+            ref = None
+        if error is not None and ref not in self._known:
+            ref = None
+        metrics.count_request(ref, method, code)
 
     def _forget(self, ref: KnowledgeBaseRef) -> None:
         """Stop serving `ref` from this replica's cache (it was dropped or re-indexed)."""

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 from ray import serve
 
+from ragtune_serving import metrics
 from ragtune_serving.config import AdaptersUserConfig, GeneratorArgs
 from ragtune_serving.engines.adapters import generator_refusal
 from ragtune_serving.engines.base import GenerationEngine, Message, SamplingParams, Usage
@@ -61,21 +62,23 @@ class Generator:
     ) -> AsyncIterator[str | dict[str, int]]:
         usage = Usage()
         params = SamplingParams(max_tokens=max_tokens, temperature=temperature)
-        if adapter is None:
-            async for text in self._engine.stream(messages, params, usage):
-                yield text
-        else:
-            async with self._registry.use(adapter, "generation", "adapter"):
-                async for text in self._engine.stream(messages, params, usage, adapter):
+        with metrics.in_flight("Generator"):
+            if adapter is None:
+                async for text in self._engine.stream(messages, params, usage):
                     yield text
+            else:
+                async with self._registry.use(adapter, "generation", "adapter"):
+                    async for text in self._engine.stream(messages, params, usage, adapter):
+                        yield text
         yield {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens}
 
     async def rewrite(self, question: str, adapter: str) -> str:
         """`question` rewritten as a search query by query-rewrite adapter `adapter`."""
         params = SamplingParams(max_tokens=REWRITE_TOKENS, temperature=0.0)
         messages = build_rewrite_messages(question)
-        async with self._registry.use(adapter, "query-rewrite", "rewrite_adapter"):
-            parts = [t async for t in self._engine.stream(messages, params, Usage(), adapter)]
+        with metrics.in_flight("Generator"):
+            async with self._registry.use(adapter, "query-rewrite", "rewrite_adapter"):
+                parts = [t async for t in self._engine.stream(messages, params, Usage(), adapter)]
         return rewritten_query("".join(parts), question)
 
     def model(self) -> str:

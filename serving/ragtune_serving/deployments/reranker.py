@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 from ray import serve
 
+from ragtune_serving import metrics
 from ragtune_serving.config import AdaptersUserConfig, RerankerArgs
 from ragtune_serving.engines.adapters import reranker_refusal
 from ragtune_serving.engines.registry import AdapterRegistry
@@ -39,10 +40,11 @@ class Reranker:
 
     async def rerank(self, query: str, hits: list[Hit], adapter: str) -> list[Hit]:
         """`hits` ordered by relevance to `query`; each hit's score becomes its rerank score."""
-        async with self._registry.use(adapter, "rerank", "rerank_adapter"):
-            scores = await asyncio.to_thread(
-                self._engine.score, adapter, query, [hit.text for hit in hits]
-            )
+        with metrics.in_flight("Reranker"):
+            async with self._registry.use(adapter, "rerank", "rerank_adapter"):
+                scores = await asyncio.to_thread(
+                    self._engine.score, adapter, query, [hit.text for hit in hits]
+                )
         scored = [replace(hit, score=score) for hit, score in zip(hits, scores, strict=True)]
         return sorted(scored, key=lambda hit: hit.score, reverse=True)
 

@@ -15,6 +15,7 @@ from typing import Any
 from ray import serve
 from ray.serve.handle import DeploymentHandle
 
+from ragtune_serving import metrics
 from ragtune_serving.config import AppArgs
 from ragtune_serving.errors import FailedPrecondition, InvalidArgument, NotFound
 from ragtune_serving.ingestion import ingest, reindex
@@ -64,14 +65,15 @@ class Retriever:
         filter_expression: str,
     ) -> list[Hit]:
         """The top-k chunks for a question vector (and its text, for BM25 in hybrid mode)."""
-        return await asyncio.to_thread(
-            self._store.search,
-            info,
-            vector,
-            question,
-            top_k=top_k,
-            filter_expression=filter_expression,
-        )
+        with metrics.in_flight("Retriever"):
+            return await asyncio.to_thread(
+                self._store.search,
+                info,
+                vector,
+                question,
+                top_k=top_k,
+                filter_expression=filter_expression,
+            )
 
     async def ingest(
         self,
