@@ -12,7 +12,7 @@ import kopf
 
 from ragtune_operator import conventions as c
 from ragtune_operator import convergence as cv
-from ragtune_operator import readiness
+from ragtune_operator import metrics, readiness
 
 KB = (c.GROUP, c.VERSION, c.KNOWLEDGE_BASE_PLURAL)
 ADAPTER = (c.GROUP, c.VERSION, c.ADAPTER_PLURAL)
@@ -33,7 +33,8 @@ def configure(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any) ->
         if cv.SETTINGS.direct
         else "KubeRay mode"
     )
-    logger.info(f"ragtune operator started: {mode}")
+    metrics.serve(cv.SETTINGS.metrics_port)
+    logger.info(f"ragtune operator started: {mode}, metrics on :{cv.SETTINGS.metrics_port}")
 
 
 # In-memory views of every KnowledgeBase and Adapter by namespace; kopf passes them to every
@@ -57,6 +58,7 @@ def _indexes(kwargs: dict[str, Any]) -> cv.Indexes:
 @kopf.on.create(*KB)
 @kopf.on.resume(*KB)
 @kopf.on.update(*KB, field="spec")
+@metrics.reconciler(c.KNOWLEDGE_BASE_KIND)
 def knowledge_base_changed(
     namespace: str | None,
     name: str | None,
@@ -74,6 +76,7 @@ def knowledge_base_changed(
 
 
 @kopf.timer(*KB, interval=RESYNC_S, initial_delay=RESYNC_S)
+@metrics.reconciler(c.KNOWLEDGE_BASE_KIND)
 def knowledge_base_resync(
     namespace: str | None,
     name: str | None,
@@ -86,6 +89,7 @@ def knowledge_base_resync(
 
 
 @kopf.on.delete(*KB)
+@metrics.reconciler(c.KNOWLEDGE_BASE_KIND)
 def knowledge_base_deleted(
     namespace: str | None, name: str | None, body: kopf.Body, retry: int, **kwargs: Any
 ) -> None:
@@ -96,12 +100,14 @@ def knowledge_base_deleted(
 @kopf.on.resume(*ADAPTER)
 @kopf.on.update(*ADAPTER, field="spec")
 @kopf.on.delete(*ADAPTER, optional=True)
+@metrics.reconciler(c.ADAPTER_KIND)
 def adapter_changed(namespace: str | None, **kwargs: Any) -> None:
     """Adapters reach replicas through the generator's user_config: re-apply the namespace."""
     cv.apply_namespace(str(namespace), *_indexes(kwargs))
 
 
 @kopf.timer(*ADAPTER, interval=RESYNC_S, initial_delay=1.0)
+@metrics.reconciler(c.ADAPTER_KIND)
 def adapter_resync(
     namespace: str | None, name: str | None, body: kopf.Body, patch: kopf.Patch, **kwargs: Any
 ) -> None:

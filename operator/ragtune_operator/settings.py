@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field
 
 from ragtune_operator.conventions import GRPC_SERVICE_NAME
+from ragtune_serving.serveconfig import METRICS_DIR
 from ragtune_serving.settings import from_environment
 
 ENV_PREFIX = "RAGTUNE_OPERATOR_"
@@ -103,6 +104,20 @@ class OperatorSettings(BaseModel):
         ge=0,
         description="RAGTUNE_OPERATOR_TRAINING_TTL_S: how long a training RayJob's Ray cluster "
         "stays after the job finished (its submitter pod, which holds the metrics, with it).",
+    )
+
+    serving_metrics_dir: str = Field(
+        default=METRICS_DIR,
+        pattern=r"^/",
+        description="RAGTUNE_OPERATOR_SERVING_METRICS_DIR: where serving processes write their "
+        "Prometheus metrics. KubeRay mode mounts a volume there and runs the exporter beside "
+        "Ray; in direct mode run `ragtune metrics-exporter --dir` on each Ray node.",
+    )
+    metrics_port: int = Field(
+        default=9501,
+        ge=0,
+        description="RAGTUNE_OPERATOR_METRICS_PORT: the operator's own Prometheus endpoint "
+        "(reconciles per kind); 0 turns it off.",
     )
 
     @property

@@ -148,6 +148,7 @@ def kube(cluster: Cluster) -> Iterator[Kube]:
 class OperatorProcess:
     process: subprocess.Popen[bytes]
     log: Path
+    metrics_port: int
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -163,11 +164,13 @@ def start_operator(
         **os.environ,
         "KUBECONFIG": str(cluster.kubeconfig),
         "RAGTUNE_OPERATOR_RESYNC_INTERVAL_S": "1",
+        "RAGTUNE_OPERATOR_METRICS_PORT": str(free_port()),
         **env,
     }
+    metrics_port = int(environment["RAGTUNE_OPERATOR_METRICS_PORT"])
     with log.open("wb") as sink:
         process = subprocess.Popen(command, env=environment, stdout=sink, stderr=subprocess.STDOUT)
-    running = OperatorProcess(process, log)
+    running = OperatorProcess(process, log, metrics_port)
     wait_for(
         lambda: "ragtune operator started" in running.output() or process.poll() is not None,
         60,

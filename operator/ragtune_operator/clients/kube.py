@@ -21,6 +21,7 @@ Applied = Literal["created", "updated", "unchanged"]
 RAYSERVICE = ("ray.io", "v1", "rayservices")
 RAYJOB = ("ray.io", "v1", "rayjobs")
 MERGE_PATCH = "application/merge-patch+json"  # lists replaced whole, as rendered
+USER_AGENT = "ragtune-operator/0.1"
 
 _client_lock = threading.Lock()
 _client: kubernetes.client.ApiClient | None = None
@@ -40,6 +41,7 @@ def _api() -> kubernetes.client.ApiClient:
             except kubernetes.config.ConfigException:
                 kubernetes.config.load_kube_config()  # type: ignore[no-untyped-call]
             _client = kubernetes.client.ApiClient()
+            _client.user_agent = USER_AGENT  # audit logs name the operator's own calls
         return _client
 
 

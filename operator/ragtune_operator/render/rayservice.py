@@ -17,6 +17,7 @@ import yaml
 from ragtune_operator import conventions as c
 from ragtune_operator.settings import OperatorSettings
 from ragtune_operator.specs import Generator, KnowledgeBaseResource
+from ragtune_serving.serveconfig import METRICS_DIR, METRICS_PORT
 
 RAY_PORTS = [
     {"name": "gcs", "containerPort": 6379},
@@ -213,12 +214,43 @@ def _pod(
     }
     if ports:
         container["ports"] = ports
-    # Trained adapters are read from the volume the training Jobs write them to.
+    # Trained adapters are read from the volume the training Jobs write them to; the serving
+    # processes write their metrics to the pod's metrics volume.
+    metrics = {"name": "metrics", "mountPath": METRICS_DIR}
     container["volumeMounts"] = [
-        {"name": "artifacts", "mountPath": settings.artifacts_root, "readOnly": True}
+        {"name": "artifacts", "mountPath": settings.artifacts_root, "readOnly": True},
+        metrics,
     ]
     volume = {"persistentVolumeClaim": {"claimName": settings.artifacts_claim, "readOnly": True}}
     return {
         "metadata": {"labels": {**labels(namespace), c.COMPONENT_LABEL: f"ray-{component}"}},
-        "spec": {"containers": [container], "volumes": [{"name": "artifacts", **volume}]},
+        "spec": {
+            # The exporter drops the queue-depth gauges of exited replicas: it must see their
+            # process ids.
+            "shareProcessNamespace": True,
+            "containers": [container, _metrics_exporter(settings, metrics)],
+            "volumes": [{"name": "artifacts", **volume}, {"name": "metrics", "emptyDir": {}}],
+        },
+    }
+
+
+def _metrics_exporter(settings: OperatorSettings, mount: dict[str, Any]) -> dict[str, Any]:
+    """The sidecar serving the pod's serving metrics to Prometheus on port `metrics`."""
+    return {
+        "name": "metrics",
+        "image": settings.serving_image,
+        "command": ["ragtune", "metrics-exporter", "--dir", METRICS_DIR],
+        "args": ["--port", str(METRICS_PORT)],
+        "ports": [{"name": "metrics", "containerPort": METRICS_PORT}],
+        "resources": {
+            "requests": {"cpu": "50m", "memory": "128Mi"},
+            "limits": {"memory": "256Mi"},
+        },
+        "readinessProbe": {"httpGet": {"path": "/metrics", "port": "metrics"}},
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "runAsNonRoot": True,
+            "readOnlyRootFilesystem": True,
+        },
+        "volumeMounts": [mount],
     }

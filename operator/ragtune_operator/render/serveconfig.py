@@ -139,6 +139,7 @@ def serve_config(served: ServePlan, settings: OperatorSettings) -> dict[str, Any
         grpc_port=settings.grpc_port,
         http_port=settings.http_port,
         http_host=_http_host(settings),
+        metrics_dir=settings.serving_metrics_dir,
     )
 
 
