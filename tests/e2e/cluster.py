@@ -18,6 +18,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +44,54 @@ def _parse_path_with_namespaces(path: str) -> parsing.ParsedPath:
     return _parse_path(path)
 
 
+OPERATOR_AGENTS = ("kopf/", "ragtune-operator/")
+VERBS = {"PATCH": "patch", "PUT": "update", "POST": "create", "DELETE": "delete"}
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One API request as RBAC sees it: group, resource (with a subresource: `jobs/status`),
+    verb, and whether it was namespaced."""
+
+    group: str
+    resource: str
+    verb: str
+    namespaced: bool
+
+
+def rbac_call(request: rendering.Request) -> Call | None:
+    """The RBAC view of a resource request; None for discovery and other non-resource URLs."""
+    if request.resource is None or not request.resource.plural:
+        return None
+    resource = request.resource.plural
+    if request.subresource:
+        resource = f"{resource}/{request.subresource}"
+    method = str(request.method.value if hasattr(request.method, "value") else request.method)
+    if method == "GET":
+        if request.params.get("watch") in ("true", "1"):
+            verb = "watch"
+        else:
+            verb = "get" if request.name else "list"
+    else:
+        verb = VERBS.get(method.upper(), method.lower())
+    return Call(request.resource.group or "", resource, verb, request.namespace is not None)
+
+
 class ApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
-    """The emulator plus the few apiserver behaviours the operator depends on."""
+    """The emulator plus the few apiserver behaviours the operator depends on, and a record of
+    the calls the operator (kopf and ragtune's own client, by user agent) made."""
 
     _versions = itertools.count(1000)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.operator_calls: set[Call] = set()
+
     async def _handle(self, request: rendering.Request) -> Any:
+        agent = request.headers.get("User-Agent", "") or request.headers.get("user-agent", "")
+        call = rbac_call(request)
+        if call is not None and agent.startswith(OPERATOR_AGENTS):
+            self.operator_calls.add(call)
         if request.resource is not None and isinstance(request.data, dict):
             if request.action == enums.action.CREATE:
                 self._stamp_new(request.data)
@@ -64,7 +107,10 @@ class ApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
         key = (request.resource, request.namespace, request.name)
         if key not in self.objects:
             return
-        current = self.objects[key].raw.get("metadata", {}).get("resourceVersion")
+        try:
+            current = self.objects[key].raw.get("metadata", {}).get("resourceVersion")
+        except ValueError:  # KMock's soft-deleted object: gone, as far as clients can tell
+            raise kmock.KubernetesError(status=404, reason="NotFound", message="deleted") from None
         for op in request.data:
             tested = op.get("op") == "test" and op.get("path") == "/metadata/resourceVersion"
             if tested and op.get("value") != current:

@@ -19,6 +19,7 @@ import kubernetes
 import pytest
 import yaml
 
+from prometheus_server import dashboard_expressions, finite, prometheus
 from ragtune_operator import conventions as c
 from ragtune_serving.config import PACKAGED_GENERATOR as MODEL
 from ragtune_serving.config import AppArgs
@@ -36,6 +37,9 @@ from .conftest import (
 )
 
 KB = c.KNOWLEDGE_BASE_PLURAL
+OPERATOR_DASHBOARD = (
+    Path(__file__).resolve().parents[2] / "helm/ragtune/dashboards/ragtune-operator.json"
+)
 
 
 @pytest.fixture(scope="module")
@@ -479,3 +483,19 @@ def _generator_adapters(kube: Kube, namespace: str) -> dict[str, Any]:
     generator = next(d for d in application["deployments"] if d["name"] == "Generator")
     adapters: dict[str, Any] = generator["user_config"]["adapters"]
     return adapters
+
+
+def test_the_operator_dashboard_has_data_in_a_real_prometheus(
+    operator: OperatorProcess, tmp_path: Path
+) -> None:
+    """Reconciles per kind, their errors and latency, scraped from the running operator."""
+    with prometheus([f"127.0.0.1:{operator.metrics_port}"], tmp_path / "prometheus") as server:
+        server.wait_scraped(3)
+        for title, expression in dashboard_expressions(OPERATOR_DASHBOARD, {}):
+            values = server.values(expression)
+            assert finite(values), f"panel {title!r}: no data from {expression}: {values}"
+        kinds = {
+            s["metric"]["kind"]
+            for s in server.query("sum by (kind) (ragtune_operator_reconciles_total)")
+        }
+    assert kinds == {c.KNOWLEDGE_BASE_KIND, c.ADAPTER_KIND}
