@@ -170,7 +170,11 @@ def _apply(
         raydashboard.apply(SETTINGS.direct_dashboard_url, config)
         return
     generator = served[0].spec.generator
-    kube.apply(rs.rayservice(namespace, config, generator, served, SETTINGS))
+    kube.apply(
+        rs.rayservice(
+            namespace, config, generator, served, SETTINGS, mount_artifacts=plan.needs_artifacts
+        )
+    )
     kube.apply(rs.grpc_service(namespace, served, SETTINGS))
 
 

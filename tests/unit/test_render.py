@@ -92,7 +92,9 @@ def test_rendered_objects_match_golden_files(
     plan = serveconfig.plan(kbs, SETTINGS, [_example_adapter()])
     assert plan.args is not None and not plan.refused
     config = serveconfig.serve_config(plan, SETTINGS)
-    service = rs.rayservice("team-a", config, kbs[0].spec.generator, kbs, SETTINGS)
+    service = rs.rayservice(
+        "team-a", config, kbs[0].spec.generator, kbs, SETTINGS, mount_artifacts=True
+    )
     _check_golden(f"serveconfig-{case}.yaml", config, update)
     _check_golden(f"rayservice-{case}.yaml", service, update)
     _check_golden(f"grpc-service-{case}.yaml", rs.grpc_service("team-a", kbs, SETTINGS), update)
@@ -253,3 +255,26 @@ def test_owner_references_and_spec_hash() -> None:
     more = rs.grpc_service("team-a", [*kbs, _kb("c", {})], SETTINGS)
     assert more["metadata"]["annotations"][hash_key] != service["metadata"]["annotations"][hash_key]
     assert rs.endpoint("team-a", SETTINGS) == "ragtune-grpc.team-a.svc:9000"
+
+
+def test_serving_pods_mount_the_artifacts_claim_only_for_trained_adapters() -> None:
+    """A namespace whose knowledge bases use no trained adapter needs no claim: its pods must
+    not wait for one."""
+    plain = [_kb("handbook", {})]
+    assert not serveconfig.plan(plain, SETTINGS, [_example_adapter()]).needs_artifacts
+    sourced = [_kb("handbook", {"generator": {"adapterRef": "tone"}})]
+    assert not serveconfig.plan(
+        sourced, SETTINGS, [_adapter("tone", SOURCE_ADAPTER)]
+    ).needs_artifacts
+    trained = [_kb("handbook", {"generator": {"adapterRef": "support-tone"}})]
+    assert serveconfig.plan(trained, SETTINGS, [_example_adapter()]).needs_artifacts
+
+    def volumes(mount: bool) -> set[str]:
+        manifest = rs.rayservice(
+            "a", {}, plain[0].spec.generator, plain, SETTINGS, mount_artifacts=mount
+        )
+        head = manifest["spec"]["rayClusterConfig"]["headGroupSpec"]["template"]["spec"]
+        return {v["name"] for v in head["volumes"]}
+
+    assert volumes(False) == {"metrics"}
+    assert volumes(True) == {"metrics", "artifacts"}

@@ -60,13 +60,17 @@ def rayservice(
     generator: Generator,
     knowledge_bases: Sequence[KnowledgeBaseResource],
     settings: OperatorSettings,
+    *,
+    mount_artifacts: bool = False,
 ) -> dict[str, Any]:
-    """The RayService manifest."""
+    """The RayService manifest; its pods mount the artifacts claim (read-only) when
+    `mount_artifacts` (trained adapters are served)."""
     groups = [
         _worker_group(
             "cpu",
             namespace,
             settings,
+            mount_artifacts,
             cpu=settings.worker_cpu,
             memory=settings.worker_memory,
             replicas=max(1, generator.replicas.min),
@@ -79,6 +83,7 @@ def rayservice(
                 "gpu",
                 namespace,
                 settings,
+                mount_artifacts,
                 cpu=settings.gpu_worker_cpu,
                 memory=settings.gpu_worker_memory,
                 replicas=generator.replicas.min,
@@ -100,6 +105,7 @@ def rayservice(
                 "template": _pod(
                     namespace,
                     settings,
+                    mount_artifacts,
                     "head",
                     cpu=settings.head_cpu,
                     memory=settings.head_memory,
@@ -168,6 +174,7 @@ def _worker_group(
     group: str,
     namespace: str,
     settings: OperatorSettings,
+    mount_artifacts: bool,
     *,
     cpu: str,
     memory: str,
@@ -177,7 +184,7 @@ def _worker_group(
     node_selector: dict[str, str] | None = None,
     tolerations: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    template = _pod(namespace, settings, group, cpu=cpu, memory=memory, gpus=gpus)
+    template = _pod(namespace, settings, mount_artifacts, group, cpu=cpu, memory=memory, gpus=gpus)
     if node_selector:
         template["spec"]["nodeSelector"] = node_selector
     if tolerations:
@@ -195,6 +202,7 @@ def _worker_group(
 def _pod(
     namespace: str,
     settings: OperatorSettings,
+    mount_artifacts: bool,
     component: str,
     *,
     cpu: str,
@@ -217,19 +225,22 @@ def _pod(
     # Trained adapters are read from the volume the training Jobs write them to; the serving
     # processes write their metrics to the pod's metrics volume.
     metrics = {"name": "metrics", "mountPath": METRICS_DIR}
-    container["volumeMounts"] = [
-        {"name": "artifacts", "mountPath": settings.artifacts_root, "readOnly": True},
-        metrics,
-    ]
-    volume = {"persistentVolumeClaim": {"claimName": settings.artifacts_claim, "readOnly": True}}
+    container["volumeMounts"] = [metrics]
+    volumes: list[dict[str, Any]] = [{"name": "metrics", "emptyDir": {}}]
+    if mount_artifacts:
+        claim = {"claimName": settings.artifacts_claim, "readOnly": True}
+        volumes.append({"name": "artifacts", "persistentVolumeClaim": claim})
+        container["volumeMounts"].append(
+            {"name": "artifacts", "mountPath": settings.artifacts_root, "readOnly": True}
+        )
     return {
         "metadata": {"labels": {**labels(namespace), c.COMPONENT_LABEL: f"ray-{component}"}},
         "spec": {
             # The exporter drops the queue-depth gauges of exited replicas: it must see their
             # process ids.
             "shareProcessNamespace": True,
-            "containers": [container, _metrics_exporter(settings, metrics)],
-            "volumes": [{"name": "artifacts", **volume}, {"name": "metrics", "emptyDir": {}}],
+            "containers": [container, _metrics_exporter(settings, dict(metrics))],
+            "volumes": volumes,
         },
     }
 

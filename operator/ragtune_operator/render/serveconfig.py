@@ -49,6 +49,9 @@ class ServePlan:
     pending: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Served knowledge base → referenced adapters with nothing to load yet (no source
     directory: still to be trained). It answers without them until they have one."""
+    needs_artifacts: bool = False
+    """Whether a referenced adapter is (or will be, once trained) on the artifacts volume:
+    the serving pods mount it then, and only then (a namespace without one needs no claim)."""
 
 
 # (KnowledgeBase field, the purpose an adapter named there must have)
@@ -101,7 +104,14 @@ def plan(
     uses = {kb.name: tuple(sorted(set(adapter_refs(kb).values()))) for kb in served}
     unloadable = {a.name for a in adapters if a.artifact is None}
     pending = {kb: tuple(n for n in names if n in unloadable) for kb, names in uses.items()}
-    loadable = sorted({name for names in uses.values() for name in names} - unloadable)
+    referenced = {name for names in uses.values() for name in names}
+    loadable = sorted(referenced - unloadable)
+    root = settings.artifacts_root.rstrip("/") + "/"
+    needs_artifacts = any(
+        by_name[name].spec.training is not None or (by_name[name].artifact or "").startswith(root)
+        for name in referenced
+        if name in by_name
+    )
     return ServePlan(
         args=AppArgs(
             milvus=MilvusArgs(uri=lead.spec.vector_store.uri or settings.milvus_uri),
@@ -125,6 +135,7 @@ def plan(
         },
         uses=uses,
         pending={kb: names for kb, names in pending.items() if names},
+        needs_artifacts=needs_artifacts,
     )
 
 
