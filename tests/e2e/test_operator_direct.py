@@ -24,6 +24,7 @@ import pytest
 
 from ragtune.v1 import ragtune_pb2 as pb
 from ragtune_operator import conventions as c
+from ragtune_operator import permissions
 from ragtune_operator.reconcile.training import training_state
 from ragtune_operator.render import training
 from ragtune_operator.settings import OperatorSettings
@@ -68,8 +69,10 @@ def operator(
         "RAGTUNE_OPERATOR_HTTP_PORT": str(ray_stack.http_port),
         "RAGTUNE_OPERATOR_MILVUS_URI": ray_stack.effective_milvus_uri,
         "RAGTUNE_OPERATOR_RESYNC_INTERVAL_S": "2",
+        "RAGTUNE_OPERATOR_SERVING_METRICS_DIR": str(local.metrics_dir(ray_stack)),
     }
     args = ["--direct", ray_stack.dashboard_url, "--namespace", NAMESPACE]
+    cluster.api.operator_calls.clear()  # from here on, this module's operator's calls
     running = start_operator(cluster, tmp_path_factory.mktemp("operator"), env, args)
     try:
         yield running
@@ -266,6 +269,39 @@ def test_direct_mode_trains_an_adapter_in_a_plain_job(
     (container,) = job.spec.template.spec.containers
     assert container.command[:2] == ["ragtune", "train"]
     assert container.command[-2:] == ["--report", training.TERMINATION_LOG]
+
+    # The test plays the Job controller and kubelet: the pod reports, the Job completes.
+    name = job.metadata.name
+    kube.core.create_namespaced_pod(
+        NAMESPACE,
+        {
+            "metadata": {"name": f"{name}-x", "labels": {"job-name": name}},
+            "spec": {"containers": [{"name": "train", "image": "x"}]},
+            "status": {
+                "containerStatuses": [
+                    {
+                        "name": "train",
+                        "image": "x",
+                        "imageID": "",
+                        "ready": False,
+                        "restartCount": 0,
+                        "state": {"terminated": {"exitCode": 0, "message": '{"final_loss": 0.5}'}},
+                    }
+                ]
+            },
+        },
+    )
+    batch.patch_namespaced_job_status(name, NAMESPACE, {"status": {"succeeded": 1}})
+    wait_for(
+        lambda: (
+            (kube.get(c.ADAPTER_PLURAL, NAMESPACE, "trained-tone") or {})
+            .get("status", {})
+            .get("finalLoss")
+            == 0.5
+        ),
+        60,
+        "the final loss in status",
+    )
     kube.delete(c.ADAPTER_PLURAL, NAMESPACE, "trained-tone")
 
 
@@ -335,3 +371,17 @@ def test_the_training_rayjob_submitter_trains_on_a_real_ray_cluster_and_reports(
     assert failed.returncode != 0
     assert "no usable" in failed.stdout + failed.stderr
     assert not failed_report.exists()
+
+
+def test_the_operator_called_exactly_what_the_charts_rbac_grants(cluster: Cluster) -> None:
+    """As in KubeRay mode, for a direct-mode operator watching one namespace: every call it
+    made is in its permission list, and every permission was used. Last in the module."""
+    settings = OperatorSettings(direct_dashboard_url="http://ray:8265")
+    needed = permissions.required(settings, clusterwide=False)
+    calls = cluster.api.operator_calls
+    assert {(call.group, call.resource, call.verb) for call in calls} == (
+        permissions.as_rules(needed)
+    )
+    cluster_scoped = {(p.group, p.resource) for p in needed if p.cluster}
+    for call in calls:
+        assert call.namespaced or (call.group, call.resource) in cluster_scoped, call

@@ -21,6 +21,8 @@ import yaml
 
 from prometheus_server import dashboard_expressions, finite, prometheus
 from ragtune_operator import conventions as c
+from ragtune_operator import permissions
+from ragtune_operator.settings import OperatorSettings
 from ragtune_serving.config import PACKAGED_GENERATOR as MODEL
 from ragtune_serving.config import AppArgs
 
@@ -50,6 +52,7 @@ def operator(
         "RAGTUNE_OPERATOR_GATEWAY_URL": f"http://127.0.0.1:{free_port()}",
         "RAGTUNE_OPERATOR_DROP_RETRIES": "2",
     }
+    cluster.api.operator_calls.clear()  # from here on, this module's operator's calls
     running = start_operator(cluster, tmp_path_factory.mktemp("operator"), env, [])
     try:
         yield running
@@ -499,3 +502,18 @@ def test_the_operator_dashboard_has_data_in_a_real_prometheus(
             for s in server.query("sum by (kind) (ragtune_operator_reconciles_total)")
         }
     assert kinds == {c.KNOWLEDGE_BASE_KIND, c.ADAPTER_KIND}
+
+
+def test_the_operator_called_exactly_what_the_charts_rbac_grants(cluster: Cluster) -> None:
+    """Every API call this module's operator made (kopf's and its own, told apart by user
+    agent) is one the operator's permission list names, and it made every one of them: the
+    chart grants that list (tests/unit/test_helm_chart.py), so nothing more, nothing less.
+    Last in the module, after the tests that drive every call."""
+    needed = permissions.required(OperatorSettings(), clusterwide=True)
+    calls = cluster.api.operator_calls
+    assert {(call.group, call.resource, call.verb) for call in calls} == (
+        permissions.as_rules(needed)
+    )
+    cluster_scoped = {(p.group, p.resource) for p in needed if p.cluster}
+    for call in cluster.api.operator_calls:
+        assert call.namespaced or (call.group, call.resource) in cluster_scoped, call
