@@ -1,4 +1,6 @@
-"""Generation with Hugging Face transformers, on CPU or a CUDA device, streamed token by token.
+"""Generation with Hugging Face transformers, on CPU or a CUDA device (bf16, SDPA attention),
+streamed token by token. Concurrent requests share forward passes: one generation loop runs
+them as left-padded batches (engines.batching), each request still streamed on its own.
 
 LoRA adapters load and unload while the engine serves (engines.lora), and each generation runs
 through the adapter it names, or through the base model. A keyed shared/exclusive lock keeps an
@@ -13,9 +15,10 @@ import logging
 import os
 import threading
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from ragtune_serving.engines import lora
+from ragtune_serving.engines import batching, lora
 from ragtune_serving.engines.base import AdapterNotLoaded, Message, SamplingParams, Usage
 from ragtune_serving.engines.locking import SharedExclusiveLock
 from ragtune_serving.models import ResolvedModel
@@ -27,7 +30,15 @@ class TransformersEngine:
     """One causal LM loaded with `from_pretrained` (GGUF files de-quantized on load), plus the
     LoRA adapters loaded onto it."""
 
-    def __init__(self, model: ResolvedModel, *, device: str = "auto", threads: int = 0) -> None:
+    def __init__(
+        self,
+        model: ResolvedModel,
+        *,
+        device: str = "auto",
+        threads: int = 0,
+        max_batch_size: int = 8,
+        batch_wait_s: float = 0.005,
+    ) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -39,10 +50,20 @@ class TransformersEngine:
             kwargs["gguf_file"] = model.gguf_file
         self._tokenizer = AutoTokenizer.from_pretrained(model.name_or_path, **kwargs)
         dtype = torch.bfloat16 if self._device == "cuda" else torch.float32
+        if self._tokenizer.pad_token_id is None:
+            self._tokenizer.pad_token = self._tokenizer.eos_token
         self._model = AutoModelForCausalLM.from_pretrained(
-            model.name_or_path, dtype=dtype, **kwargs
+            model.name_or_path, dtype=dtype, attn_implementation="sdpa", **kwargs
         ).to(self._device)
         self._model.eval()
+        configured = self._model.generation_config.eos_token_id
+        eos = {self._tokenizer.eos_token_id}
+        eos |= set(configured if isinstance(configured, list) else [configured])
+        self._eos_ids = sorted(i for i in eos if i is not None)
+        self._waiting = batching.RequestQueue(max_batch_size, batch_wait_s)
+        self._loop_lock = threading.Lock()
+        self._loop_thread: threading.Thread | None = None
+        self._closed = threading.Event()
         self._label = model.label
         self._lock = SharedExclusiveLock()
         self._switching = threading.Lock()  # holders under one key race to switch once
@@ -84,12 +105,12 @@ class TransformersEngine:
         """Names of the loaded adapters, sorted."""
         return sorted(self._slots)
 
-    def prompt_ids(self, messages: Sequence[Message]) -> Any:
-        """Token ids of the chat-formatted prompt, ready for `generate`."""
+    def prompt_ids(self, messages: Sequence[Message]) -> list[int]:
+        """Token ids of the chat-formatted prompt."""
         encoded = self._tokenizer.apply_chat_template(
-            list(messages), add_generation_prompt=True, return_tensors="pt", return_dict=True
+            list(messages), add_generation_prompt=True, return_dict=True
         )
-        return encoded["input_ids"].to(self._device)
+        return list(encoded["input_ids"])
 
     async def stream(
         self,
@@ -98,54 +119,92 @@ class TransformersEngine:
         usage: Usage,
         adapter: str | None = None,
     ) -> AsyncIterator[str]:
-        import torch
-        from transformers import AsyncTextIteratorStreamer
-
         if adapter is not None and adapter not in self._slots:
             raise AdapterNotLoaded(f"adapter {adapter!r} is not loaded on this replica")
-        input_ids = self.prompt_ids(messages)
-        usage.prompt_tokens = int(input_ids.shape[1])
-        streamer = AsyncTextIteratorStreamer(
-            self._tokenizer, skip_prompt=True, skip_special_tokens=True
+        prompt = self.prompt_ids(messages)
+        usage.prompt_tokens = len(prompt)
+        loop = asyncio.get_running_loop()
+        deltas: asyncio.Queue[str | _End] = asyncio.Queue()
+
+        def put(item: str | _End) -> None:
+            loop.call_soon_threadsafe(deltas.put_nowait, item)
+
+        request = batching.Pending(
+            prompt, params, adapter, emit=put, on_end=lambda n, error: put(_End(n, error))
         )
+        self._start_loop()
+        self._waiting.put(request)
+        try:
+            while not isinstance(item := await deltas.get(), _End):
+                yield item
+        finally:
+            request.cancelled.set()  # a client that left stops its row
+        if item.error is not None:
+            raise RuntimeError(f"generation failed: {item.error}") from item.error
+        usage.completion_tokens = item.completion_tokens
+
+    def close(self) -> None:
+        """Stop the generation loop (requests still waiting are not answered)."""
+        self._closed.set()
+
+    def _start_loop(self) -> None:
+        with self._loop_lock:
+            if self._loop_thread is None:
+                self._loop_thread = threading.Thread(
+                    target=self._generation_loop, name="generation-loop", daemon=True
+                )
+                self._loop_thread.start()
+
+    def _generation_loop(self) -> None:
+        while not self._closed.is_set():
+            batch = self._waiting.take(timeout_s=0.5)
+            if batch:
+                self._generate(batch)
+
+    def _generate(self, batch: list[batching.Pending]) -> None:
+        """Run one batch to its end; every request in it hears its end, or the error."""
+        import torch
+
+        first = batch[0]
+        stream = batching.BatchStream(batch, self._decode, self._eos_ids)
         sampling: dict[str, Any] = (
-            {"do_sample": True, "temperature": params.temperature, "top_p": params.top_p}
-            if params.temperature > 0
+            {
+                "do_sample": True,
+                "temperature": first.params.temperature,
+                "top_p": first.params.top_p,
+            }
+            if first.params.temperature > 0
             else {"do_sample": False}
         )
-        stop = threading.Event()
-        result: dict[str, Any] = {}
-
-        def run() -> None:
-            try:
-                with self._lock.shared(adapter), torch.inference_mode():
-                    self._select(adapter)
-                    output = self._model.generate(
-                        input_ids,
-                        attention_mask=torch.ones_like(input_ids),
-                        max_new_tokens=params.max_tokens,
-                        streamer=streamer,
-                        pad_token_id=self._tokenizer.eos_token_id,
-                        stopping_criteria=[_StopOnEvent(stop)],
-                        **sampling,
-                    )
-                result["completion_tokens"] = int(output.shape[1] - input_ids.shape[1])
-            except BaseException as error:  # surfaced to the caller below
-                result["error"] = error
-                streamer.end()
-
-        worker = threading.Thread(target=run, name="generate", daemon=True)
-        worker.start()
         try:
-            async for text in streamer:
-                if text:
-                    yield text
-        finally:
-            stop.set()
-            await asyncio.to_thread(worker.join)
-        if "error" in result:
-            raise RuntimeError(f"generation failed: {result['error']}") from result["error"]
-        usage.completion_tokens = result.get("completion_tokens", 0)
+            padded = self._tokenizer.pad(
+                {"input_ids": [r.prompt for r in batch]},
+                padding=True,
+                return_tensors="pt",
+                padding_side="left",
+            )
+            with self._lock.shared(first.adapter), torch.inference_mode():
+                self._select(first.adapter)
+                self._model.generate(
+                    padded["input_ids"].to(self._device),
+                    attention_mask=padded["attention_mask"].to(self._device),
+                    max_new_tokens=max(r.params.max_tokens for r in batch),
+                    streamer=_StepStreamer(stream),
+                    stopping_criteria=[_RowsDone(stream)],
+                    pad_token_id=self._tokenizer.pad_token_id,
+                    **sampling,
+                )
+        except BaseException as error:  # every waiting stream raises it
+            for request in batch:
+                request.on_end(0, error)
+            return
+        stream.finish()
+        for row, request in enumerate(batch):
+            request.on_end(stream.completion_tokens(row), None)
+
+    def _decode(self, ids: list[int]) -> str:
+        text: str = self._tokenizer.decode(ids, skip_special_tokens=True)
+        return text
 
     def _select(self, adapter: str | None) -> None:
         """Make the layers apply `adapter` (None: none). Called holding the lock under that key,
@@ -159,14 +218,41 @@ class TransformersEngine:
                 self._active = slot
 
 
-class _StopOnEvent:
-    """Stops `generate` when the client went away (the consumer closed the stream)."""
+@dataclass(frozen=True, slots=True)
+class _End:
+    """The last item of a stream's queue: completion tokens, or why it failed."""
 
-    def __init__(self, event: threading.Event) -> None:
-        self._event = event
+    completion_tokens: int
+    error: BaseException | None
 
-    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
-        return self._event.is_set()
+
+class _StepStreamer:
+    """`generate`'s streamer hook: the prompt first (skipped), then each step's new tokens."""
+
+    def __init__(self, stream: batching.BatchStream) -> None:
+        self._stream = stream
+        self._prompt_seen = False
+
+    def put(self, value: Any) -> None:
+        if not self._prompt_seen:
+            self._prompt_seen = True
+            return
+        self._stream.step(value.view(-1).tolist())
+
+    def end(self) -> None:
+        return None
+
+
+class _RowsDone:
+    """`generate`'s stopping criterion, per row: ended, or its client left."""
+
+    def __init__(self, stream: batching.BatchStream) -> None:
+        self._stream = stream
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        return torch.tensor(self._stream.done(), dtype=torch.bool, device=input_ids.device)
 
 
 def _pick_device(device: str) -> str:

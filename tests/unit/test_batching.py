@@ -1,0 +1,107 @@
+"""Batched generation's pure parts: which waiting requests share a batch, and how a batch's
+token ids become each request's own text deltas and per-row stop flags."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from ragtune_serving.engines.base import SamplingParams
+from ragtune_serving.engines.batching import BatchStream, Pending, RequestQueue
+
+
+def _request(
+    adapter: str | None = None, temperature: float = 0.0, max_tokens: int = 8
+) -> tuple[Pending, list[str], list[tuple[int, BaseException | None]]]:
+    texts: list[str] = []
+    ends: list[tuple[int, BaseException | None]] = []
+    request = Pending(
+        prompt=[1, 2],
+        params=SamplingParams(max_tokens=max_tokens, temperature=temperature),
+        adapter=adapter,
+        emit=texts.append,
+        on_end=lambda n, error: ends.append((n, error)),
+    )
+    return request, texts, ends
+
+
+def test_a_batch_is_the_oldest_request_and_those_sharing_its_adapter_and_sampling() -> None:
+    queue = RequestQueue(max_batch_size=3, wait_s=0)
+    base1, base2, base3, base4 = (_request()[0] for _ in range(4))
+    tone = _request("tone")[0]
+    sampled = _request(temperature=0.7)[0]
+    for request in (base1, tone, base2, sampled, base3, base4):
+        queue.put(request)
+    assert queue.take() == [base1, base2, base3]  # at most 3, in arrival order
+    assert queue.take() == [tone]
+    assert queue.take() == [sampled]
+    assert queue.take() == [base4]
+    assert queue.take(timeout_s=0.01) == []
+
+
+def test_greedy_requests_share_a_batch_whatever_their_top_p() -> None:
+    a = Pending([1], SamplingParams(4, 0.0, 0.9), None, print, lambda n, e: None)
+    b = Pending([1], SamplingParams(4, 0.0, 1.0), None, print, lambda n, e: None)
+    assert a.key == b.key
+
+
+def test_a_client_that_left_while_waiting_is_not_batched() -> None:
+    queue = RequestQueue(max_batch_size=4, wait_s=0)
+    gone, stays = _request()[0], _request()[0]
+    queue.put(gone)
+    queue.put(stays)
+    gone.cancelled.set()
+    assert queue.take() == [stays]
+
+
+def test_a_lone_request_waits_briefly_for_company() -> None:
+    queue = RequestQueue(max_batch_size=2, wait_s=0.5)
+    first, second = _request()[0], _request()[0]
+    queue.put(first)
+    later = threading.Timer(0.05, lambda: queue.put(second))
+    later.start()
+    started = time.monotonic()
+    assert queue.take() == [first, second]
+    assert time.monotonic() - started < 0.45  # a full batch does not wait out the window
+
+
+def _utf8(ids: list[int]) -> str:
+    """Token ids as bytes: a character cut between tokens decodes to U+FFFD, as in BPE."""
+    return bytes(ids).decode("utf-8", errors="replace")
+
+
+def test_each_row_streams_its_own_text_and_stops_on_its_own() -> None:
+    short, short_texts, _ = _request(max_tokens=2)
+    long, long_texts, _ = _request(max_tokens=10)
+    stream = BatchStream([short, long], _utf8, eos_ids=[0])
+    for step in ([ord("h"), ord("a")], [ord("i"), ord("b")], [ord("!"), ord("c")]):
+        stream.step(step)
+    assert "".join(short_texts) == "hi"  # its own max_tokens: 2
+    assert stream.done() == [True, False]
+    stream.step([0, 0])  # end of sequence for the long row; the short one is already done
+    assert "".join(long_texts) == "abc"
+    assert stream.done() == [True, True]
+    assert (stream.completion_tokens(0), stream.completion_tokens(1)) == (2, 3)
+
+
+def test_a_character_cut_between_tokens_is_held_back_until_whole() -> None:
+    request, texts, _ = _request(max_tokens=10)
+    stream = BatchStream([request], _utf8, eos_ids=[0])
+    euro = "€".encode()  # three bytes
+    stream.step([euro[0]])
+    stream.step([euro[1]])
+    assert texts == []
+    stream.step([euro[2]])
+    stream.step([ord("5")])
+    assert texts == ["€", "5"]
+
+
+def test_a_client_that_left_stops_its_row_only() -> None:
+    gone, gone_texts, _ = _request()
+    stays, stays_texts, _ = _request()
+    stream = BatchStream([gone, stays], _utf8, eos_ids=[0])
+    stream.step([ord("a"), ord("b")])
+    gone.cancelled.set()
+    stream.step([ord("x"), ord("y")])
+    assert stream.done() == [True, False]
+    assert gone_texts == ["a"] and stays_texts == ["b", "y"]
