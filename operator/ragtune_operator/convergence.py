@@ -365,6 +365,8 @@ def _observe(
         return
     status["documents"] = int(info.get("documents", 0))
     status["chunks"] = int(info.get("chunks", 0))
+    if info.get("generator"):
+        status["generator"] = info["generator"]
     if plan is not None:
         ready = {a.get("name") for a in info.get("adapters", []) if a.get("state") == READY}
         status["adapters"] = [a for a in plan.uses.get(name, ()) if a in ready]

@@ -136,6 +136,8 @@ class Generator(_Spec):
     temperature: float = Field(default=0.0, ge=0, le=2)
     adapter_ref: str | None = Field(default=None, min_length=1, max_length=253)
     gpus: int = Field(default=0, ge=0, le=8)
+    max_batch_size: int = Field(default=8, ge=1, le=256)
+    kv_cache_memory_fraction: float = Field(default=0.85, gt=0, le=0.98)
     node_selector: dict[str, str] = Field(default_factory=dict)
     tolerations: list[Toleration] = Field(default_factory=list)
     replicas: Replicas = Replicas()
@@ -230,6 +232,11 @@ class KnowledgeBaseStatus(_Spec):
     last_ingested: str | None = None
     endpoint: str | None = None
     adapters: list[str] = Field(default_factory=list)
+    generator: str | None = Field(
+        default=None,
+        description="The engine answering (tensorrt-llm or transformers), its device, why it "
+        "was chosen, and its model, as the serving replicas report it.",
+    )
     indexed_digest: str | None = Field(
         default=None, description="Digest of the documents and index settings last ingested."
     )

@@ -292,6 +292,7 @@ def _status(options: argparse.Namespace, settings: Settings) -> int:
                 f"chunk {kb.settings.chunk_size}/{kb.settings.chunk_overlap} tokens, "
                 f"{'hybrid' if kb.settings.hybrid else 'dense'} search, collection {kb.collection}"
             )
+            print(f"generator: {kb.generator}")
     return 0
 
 

@@ -44,7 +44,11 @@ class EmbeddingArgs(_Args):
 class GeneratorArgs(_Args):
     """The language model that writes answers."""
 
-    engine: Literal["transformers"] = "transformers"
+    engine: Literal["auto", "transformers", "tensorrt-llm"] = Field(
+        default="auto",
+        description="auto: TensorRT-LLM when it is importable and a CUDA device is visible (and "
+        "the model is not a .gguf file), else transformers on CUDA, else transformers on CPU.",
+    )
     model: str = Field(
         default=PACKAGED_GENERATOR,
         description="A model directory, a .gguf file, a hub id, or pkg:<package>/<path>.",
@@ -58,6 +62,28 @@ class GeneratorArgs(_Args):
         le=256,
         description="LoRA adapters held in memory per replica; the least recently used idle one "
         "is unloaded beyond this, and reloaded when a request names it.",
+    )
+    max_batch_size: int = Field(
+        default=8,
+        ge=1,
+        le=256,
+        description="Concurrent requests (same adapter, same sampling) that share one batch of "
+        "forward passes.",
+    )
+    batch_wait_ms: float = Field(
+        default=5.0,
+        ge=0,
+        le=1000,
+        description="How long a request may wait for others to fill its batch.",
+    )
+    kv_cache_memory_fraction: float = Field(
+        default=0.85,
+        gt=0,
+        le=0.98,
+        description="TensorRT-LLM: share of free GPU memory its KV cache may take.",
+    )
+    max_lora_rank: int = Field(
+        default=64, ge=1, le=1024, description="TensorRT-LLM: the largest LoRA rank it serves."
     )
 
 

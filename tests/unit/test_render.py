@@ -166,7 +166,7 @@ UNSERVABLE = [
     ({"retrieval": {"queryRewriteAdapterRef": "tone"}}, "it needs a 'query-rewrite' adapter"),
     ({"generator": {"adapterRef": "foreign"}}, "made for base model 'hub/other'"),
     ({"retrieval": {"queryRewriteAdapterRef": "foreign-rw"}}, "made for base model 'hub/other'"),
-    ({"generator": {"engine": "tensorrt-llm"}}, "tensorrt-llm is not available"),
+    ({"generator": {"engine": "tensorrt-llm"}}, "generator.engine 'tensorrt-llm' differs"),
     ({"generator": {"model": "hub/other"}}, "generator.model 'hub/other' differs"),
     ({"embedding": {"model": "hub/embedder"}}, "embedding.model 'hub/embedder' differs"),
     ({"vectorStore": {"uri": "http://milvus:19530"}}, "vectorStore.uri"),
@@ -235,8 +235,9 @@ def test_conflicting_knowledge_bases_are_refused_with_a_reason() -> None:
     plan = serveconfig.plan(kbs, SETTINGS)
     assert plan.served == ("alpha",)
     assert "generator.model" in plan.refused["beta"] and "alpha" in plan.refused["beta"]
-    assert "tensorrt-llm" in plan.refused["gamma"]
-    assert serveconfig.plan([kbs[2]], SETTINGS).args is None
+    assert "generator.engine 'tensorrt-llm' differs" in plan.refused["gamma"]
+    alone = serveconfig.plan([kbs[2]], SETTINGS).args
+    assert alone is not None and alone.generator.engine == "tensorrt-llm"
 
 
 def test_owner_references_and_spec_hash() -> None:

@@ -21,6 +21,8 @@ COST: dict[Kind, int] = {"none": 0, "in-place": 1, "reindex": 2, "cluster": 3}
 CLUSTER_FIELDS = (
     "generator.model",
     "generator.engine",
+    "generator.maxBatchSize",
+    "generator.kvCacheMemoryFraction",
     "generator.gpus",
     "generator.nodeSelector",
     "generator.tolerations",

@@ -117,10 +117,13 @@ def plan(
             milvus=MilvusArgs(uri=lead.spec.vector_store.uri or settings.milvus_uri),
             embedding=EmbeddingArgs(model=lead.spec.embedding.model),
             generator=GeneratorArgs(
+                engine=generator.engine,
                 model=generator.model,
                 device="cuda" if generator.gpus else "auto",
                 max_tokens=generator.max_tokens,
                 temperature=generator.temperature,
+                max_batch_size=generator.max_batch_size,
+                kv_cache_memory_fraction=generator.kv_cache_memory_fraction,
             ),
             knowledge_bases=tuple(_kb_args(kb) for kb in served),
             deployments=DeploymentsArgs() if settings.direct else _deployments(generator),
@@ -175,11 +178,6 @@ NOT_HONOURED = (
 
 def _unservable(kb: KnowledgeBaseResource, adapters: dict[str, AdapterResource]) -> str:
     """Why `kb` cannot be served whatever the other knowledge bases ask; empty if it can."""
-    if kb.spec.generator.engine == "tensorrt-llm":
-        return (
-            "generator.engine tensorrt-llm is not available in this version; "
-            "use auto or transformers"
-        )
     for field_name, is_set in NOT_HONOURED:
         if is_set(kb.spec):
             return f"{field_name} is not honoured in this version; remove it (default: unset)"
@@ -222,6 +220,7 @@ def _conflict(kb: KnowledgeBaseResource, lead: KnowledgeBaseResource) -> str:
         ("embedding.model", kb.spec.embedding.model, lead.spec.embedding.model),
         ("vectorStore.uri", kb.spec.vector_store.uri, lead.spec.vector_store.uri),
         ("generator.gpus", kb.spec.generator.gpus, lead.spec.generator.gpus),
+        ("generator.engine", kb.spec.generator.engine, lead.spec.generator.engine),
     ]
     for name, mine, theirs in pairs:
         if mine != theirs:

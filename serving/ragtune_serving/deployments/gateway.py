@@ -327,12 +327,14 @@ class Gateway:
         info: KnowledgeBaseInfo
         generating: list[AdapterReport]
         reranking: list[AdapterReport]
-        info, generating, reranking = await asyncio.gather(
+        generator: str
+        info, generating, reranking, generator = await asyncio.gather(
             self._retriever.describe.remote(ref, True),
             self._generator.adapters.remote(),
             self._reranker.adapters.remote(),
+            self._generator.engine.remote(),
         )
-        return codec.knowledge_base_proto(info, generating + reranking)
+        return codec.knowledge_base_proto(info, generating + reranking, generator)
 
     @_counted("DeleteKnowledgeBase")
     async def _drop(self, request: pb.DeleteKnowledgeBaseRequest) -> pb.DeleteKnowledgeBaseResponse:

@@ -18,6 +18,7 @@ from ray import serve
 
 from ragtune_serving import metrics
 from ragtune_serving.config import AdaptersUserConfig, GeneratorArgs
+from ragtune_serving.engines import selection
 from ragtune_serving.engines.adapters import generator_refusal
 from ragtune_serving.engines.base import GenerationEngine, Message, SamplingParams, Usage
 from ragtune_serving.engines.registry import AdapterRegistry
@@ -31,11 +32,35 @@ PROBE = [{"role": "user", "content": "Say OK."}]
 REWRITE_TOKENS = 48
 
 
-def load_engine(args: GeneratorArgs, torch_threads: int = 0) -> GenerationEngine:
-    """The engine `args.engine` names, with its model loaded."""
+def load_engine(args: GeneratorArgs, torch_threads: int = 0) -> tuple[GenerationEngine, str]:
+    """The engine `args.engine` asks for (auto: engines.selection), its model loaded, and a
+    line saying which engine runs on which device and why (logged, and shown in status)."""
+    import torch
+
+    from ragtune_serving.engines import tensorrt_engine
+
+    model = resolve_model(args.model)
+    choice = selection.choose(
+        args.engine,
+        args.device,
+        tensorrt_llm=tensorrt_engine.importable(),
+        cuda=torch.cuda.is_available(),
+        gguf=model.gguf_file is not None,
+    )
+    described = f"{choice.label} ({choice.reason}): {model.label}"
+    logger.info("generator engine: %s", described)
+    if choice.engine == "tensorrt-llm":
+        return tensorrt_engine.TensorRTLLMEngine(model, args), described
     from ragtune_serving.engines.transformers_engine import TransformersEngine
 
-    return TransformersEngine(resolve_model(args.model), device=args.device, threads=torch_threads)
+    engine = TransformersEngine(
+        model,
+        device=choice.device,
+        threads=torch_threads,
+        max_batch_size=args.max_batch_size,
+        batch_wait_s=args.batch_wait_ms / 1000,
+    )
+    return engine, described
 
 
 @serve.deployment(name=GENERATOR_DEPLOYMENT)
@@ -43,7 +68,7 @@ class Generator:
     """Streams text deltas, then one final usage record `{"usage": {...}}`."""
 
     def __init__(self, args: GeneratorArgs, torch_threads: int = 0) -> None:
-        self._engine = load_engine(args, torch_threads)
+        self._engine, self._described = load_engine(args, torch_threads)
         engine = self._engine
         self._registry = AdapterRegistry(
             load=lambda name, adapter: engine.load_adapter(name, adapter.path),
@@ -83,6 +108,10 @@ class Generator:
 
     def model(self) -> str:
         return self._engine.model_label
+
+    def engine(self) -> str:
+        """Which engine answers, on which device, why, and its model."""
+        return self._described
 
     async def adapters(self) -> list[AdapterReport]:
         """Every adapter this replica was given and where it stands."""

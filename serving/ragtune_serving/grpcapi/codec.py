@@ -242,9 +242,10 @@ ADAPTER_STATES = {
 
 
 def knowledge_base_proto(
-    info: KnowledgeBaseInfo, adapters: Sequence[AdapterReport] = ()
+    info: KnowledgeBaseInfo, adapters: Sequence[AdapterReport] = (), generator: str = ""
 ) -> pb.KnowledgeBase:
-    """What GetKnowledgeBase answers: the knowledge base, and the serving adapters' states."""
+    """What GetKnowledgeBase answers: the knowledge base, the serving adapters' states and the
+    generation engine."""
     ordered = sorted(adapters, key=lambda a: a.name)
     message = pb.KnowledgeBase(
         namespace=info.ref.namespace,
@@ -253,6 +254,7 @@ def knowledge_base_proto(
         chunks=info.chunks,
         settings=settings_proto(info.settings),
         collection=info.collection,
+        generator=generator,
         loaded_adapters=[a.name for a in ordered if a.loaded],
         adapters=[
             pb.AdapterStatus(

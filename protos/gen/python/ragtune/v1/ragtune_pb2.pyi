@@ -309,7 +309,7 @@ class GetKnowledgeBaseRequest(_message.Message):
     def __init__(self, knowledge_base: _Optional[str] = ...) -> None: ...
 
 class KnowledgeBase(_message.Message):
-    __slots__ = ("namespace", "name", "documents", "chunks", "settings", "last_ingested", "collection", "loaded_adapters", "adapters")
+    __slots__ = ("namespace", "name", "documents", "chunks", "settings", "last_ingested", "collection", "loaded_adapters", "adapters", "generator")
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
@@ -319,6 +319,7 @@ class KnowledgeBase(_message.Message):
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
     LOADED_ADAPTERS_FIELD_NUMBER: _ClassVar[int]
     ADAPTERS_FIELD_NUMBER: _ClassVar[int]
+    GENERATOR_FIELD_NUMBER: _ClassVar[int]
     namespace: str
     name: str
     documents: int
@@ -328,7 +329,8 @@ class KnowledgeBase(_message.Message):
     collection: str
     loaded_adapters: _containers.RepeatedScalarFieldContainer[str]
     adapters: _containers.RepeatedCompositeFieldContainer[AdapterStatus]
-    def __init__(self, namespace: _Optional[str] = ..., name: _Optional[str] = ..., documents: _Optional[int] = ..., chunks: _Optional[int] = ..., settings: _Optional[_Union[KnowledgeBaseSettings, _Mapping]] = ..., last_ingested: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., collection: _Optional[str] = ..., loaded_adapters: _Optional[_Iterable[str]] = ..., adapters: _Optional[_Iterable[_Union[AdapterStatus, _Mapping]]] = ...) -> None: ...
+    generator: str
+    def __init__(self, namespace: _Optional[str] = ..., name: _Optional[str] = ..., documents: _Optional[int] = ..., chunks: _Optional[int] = ..., settings: _Optional[_Union[KnowledgeBaseSettings, _Mapping]] = ..., last_ingested: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., collection: _Optional[str] = ..., loaded_adapters: _Optional[_Iterable[str]] = ..., adapters: _Optional[_Iterable[_Union[AdapterStatus, _Mapping]]] = ..., generator: _Optional[str] = ...) -> None: ...
 
 class AdapterStatus(_message.Message):
     __slots__ = ("name", "purpose", "state", "reason", "loaded")
