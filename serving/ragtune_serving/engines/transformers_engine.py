@@ -144,8 +144,11 @@ class TransformersEngine:
         usage.completion_tokens = item.completion_tokens
 
     def close(self) -> None:
-        """Stop the generation loop (requests still waiting are not answered)."""
+        """Stop the generation loop after the batch in hand (requests still waiting are not
+        answered)."""
         self._closed.set()
+        if self._loop_thread is not None:
+            self._loop_thread.join(timeout=60)
 
     def _start_loop(self) -> None:
         with self._loop_lock:
