@@ -27,9 +27,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "serving"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from ragtune_serving.engines.base import SamplingParams, Usage  # noqa: E402
-from ragtune_serving.engines.transformers_engine import TransformersEngine  # noqa: E402
-from ragtune_serving.models import ResolvedModel  # noqa: E402
+from ragtune_serving.engines.base import SamplingParams, Usage
+from ragtune_serving.engines.transformers_engine import TransformersEngine
+from ragtune_serving.models import ResolvedModel
 
 PROMPTS = [
     "What is the capital of France?",
@@ -103,7 +103,7 @@ async def _check_transformers(model: ResolvedModel, cpu_threads: int, work: Path
     results: dict[str, Any] = {"engine": "transformers"}
     cpu = TransformersEngine(model, device="cpu", threads=cpu_threads)
     cuda = TransformersEngine(model, device="cuda")
-    results["dtype_cuda"] = str(next(cuda._model.parameters()).dtype)  # noqa: SLF001
+    results["dtype_cuda"] = str(next(cuda._model.parameters()).dtype)
     await _answer(cuda, "warm up", 4)
     compared = []
     for prompt in PROMPTS:
