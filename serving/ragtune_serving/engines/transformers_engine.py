@@ -38,6 +38,7 @@ class TransformersEngine:
         threads: int = 0,
         max_batch_size: int = 8,
         batch_wait_s: float = 0.005,
+        dtype: str = "auto",
     ) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -49,11 +50,13 @@ class TransformersEngine:
         if model.gguf_file:
             kwargs["gguf_file"] = model.gguf_file
         self._tokenizer = AutoTokenizer.from_pretrained(model.name_or_path, **kwargs)
-        dtype = torch.bfloat16 if self._device == "cuda" else torch.float32
+        if dtype == "auto":  # bf16 on a GPU, float32 on CPU (where bf16 is slow)
+            dtype = "bfloat16" if self._device == "cuda" else "float32"
+        torch_dtype = getattr(torch, dtype)
         if self._tokenizer.pad_token_id is None:
             self._tokenizer.pad_token = self._tokenizer.eos_token
         self._model = AutoModelForCausalLM.from_pretrained(
-            model.name_or_path, dtype=dtype, attn_implementation="sdpa", **kwargs
+            model.name_or_path, dtype=torch_dtype, attn_implementation="sdpa", **kwargs
         ).to(self._device)
         self._model.eval()
         configured = self._model.generation_config.eos_token_id
