@@ -64,6 +64,7 @@ crds: install
 
 bench: install
 	$(PY) benchmarks/bench_local.py
+	$(PY) benchmarks/bench_engine.py
 
 clean:
 	rm -rf $(VENV) .ragtune .mypy_cache .ruff_cache .pytest_cache
