@@ -44,6 +44,19 @@ def required(settings: OperatorSettings, *, clusterwide: bool) -> list[Permissio
         ),
         *watched,
         *(
+            []
+            if clusterwide
+            else [
+                Permission(
+                    "",
+                    "namespaces",
+                    ("list", "watch"),
+                    "kopf follows the namespaces it is told to watch",
+                    cluster=True,
+                )
+            ]
+        ),
+        *(
             Permission(c.GROUP, plural, ("patch",), "kopf's finalizer and progress annotations")
             for plural in (c.KNOWLEDGE_BASE_PLURAL, c.ADAPTER_PLURAL)
         ),
