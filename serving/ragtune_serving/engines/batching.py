@@ -87,8 +87,8 @@ class RequestQueue:
 class BatchStream:
     """Token ids of a running batch in; each row's text deltas out, and which rows are done.
 
-    `step(ids)` takes the token each row produced at one decoding step (the model's streamer
-    hook); `done()` is the per-row flag its stopping criterion returns.
+    `step(ids)` takes the token each row produced at one decoding step (None for a row no
+    longer in the batch); `done()` says which rows need no more steps.
     """
 
     def __init__(self, requests: Sequence[Pending], decode: Decode, eos_ids: Sequence[int]) -> None:
@@ -99,10 +99,14 @@ class BatchStream:
         self._shown = ["" for _ in self._requests]
         self._ended = [False for _ in self._requests]
 
-    def step(self, ids: Sequence[int]) -> None:
+    @property
+    def rows(self) -> int:
+        return len(self._requests)
+
+    def step(self, ids: Sequence[int | None]) -> None:
         for row, token in enumerate(ids):
             request = self._requests[row]
-            if self._ended[row] or request.cancelled.is_set():
+            if token is None or self._ended[row] or request.cancelled.is_set():
                 continue
             if token in self._eos:
                 self._end(row)

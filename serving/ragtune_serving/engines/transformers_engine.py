@@ -11,6 +11,7 @@ together while those through another wait their turn.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import os
 import threading
@@ -59,6 +60,9 @@ class TransformersEngine:
             model.name_or_path, dtype=torch_dtype, attn_implementation="sdpa", **kwargs
         ).to(self._device)
         self._model.eval()
+        # transformers renamed the forward's cache argument (past_key_values → cache) in 5.x.
+        forward = inspect.signature(self._model.forward).parameters
+        self._cache_arg = "cache" if "cache" in forward else "past_key_values"
         configured = self._model.generation_config.eos_token_id
         eos = {self._tokenizer.eos_token_id}
         eos |= set(configured if isinstance(configured, list) else [configured])
@@ -173,15 +177,6 @@ class TransformersEngine:
 
         first = batch[0]
         stream = batching.BatchStream(batch, self._decode, self._eos_ids)
-        sampling: dict[str, Any] = (
-            {
-                "do_sample": True,
-                "temperature": first.params.temperature,
-                "top_p": first.params.top_p,
-            }
-            if first.params.temperature > 0
-            else {"do_sample": False}
-        )
         try:
             padded = self._tokenizer.pad(
                 {"input_ids": [r.prompt for r in batch]},
@@ -191,14 +186,12 @@ class TransformersEngine:
             )
             with self._lock.shared(first.adapter), torch.inference_mode():
                 self._select(first.adapter)
-                self._model.generate(
+                self._decode_loop(
                     padded["input_ids"].to(self._device),
-                    attention_mask=padded["attention_mask"].to(self._device),
-                    max_new_tokens=max(r.params.max_tokens for r in batch),
-                    streamer=_StepStreamer(stream),
-                    stopping_criteria=[_RowsDone(stream)],
-                    pad_token_id=self._tokenizer.pad_token_id,
-                    **sampling,
+                    padded["attention_mask"].to(self._device),
+                    stream,
+                    first.params,
+                    max(r.params.max_tokens for r in batch),
                 )
         except BaseException as error:  # every waiting stream raises it
             for request in batch:
@@ -207,6 +200,46 @@ class TransformersEngine:
         stream.finish()
         for row, request in enumerate(batch):
             request.on_end(stream.completion_tokens(row), None)
+
+    def _decode_loop(
+        self, ids: Any, mask: Any, stream: batching.BatchStream, params: SamplingParams, steps: int
+    ) -> None:
+        """Prefill the left-padded prompts, then one token per active row per step. Rows that
+        are done (end of sequence, their own max_tokens, client gone) leave the batch and its
+        KV cache at once, so the remaining rows' steps cost only what they need."""
+        import torch
+        from transformers import DynamicCache
+
+        cache = DynamicCache()
+        rows = list(range(ids.shape[0]))  # the stream row of each row still in the batch
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        logits = self._model(
+            input_ids=ids, attention_mask=mask, position_ids=positions, **{self._cache_arg: cache}
+        ).logits[:, -1, :]
+        following = positions[:, -1:] + 1
+        for _ in range(steps):
+            tokens = _pick(logits, params)
+            produced: list[int | None] = [None] * stream.rows
+            for row, token in zip(rows, tokens.tolist(), strict=True):
+                produced[row] = token
+            stream.step(produced)
+            done = stream.done()
+            keep = [i for i, row in enumerate(rows) if not done[row]]
+            if not keep:
+                return
+            if len(keep) < len(rows):
+                index = torch.tensor(keep, device=ids.device)
+                cache.batch_select_indices(index)
+                tokens, mask, following = tokens[index], mask[index], following[index]
+                rows = [rows[i] for i in keep]
+            mask = torch.cat([mask, mask.new_ones((len(rows), 1))], dim=-1)
+            logits = self._model(
+                input_ids=tokens[:, None],
+                attention_mask=mask,
+                position_ids=following,
+                **{self._cache_arg: cache},
+            ).logits[:, -1, :]
+            following = following + 1
 
     def _decode(self, ids: list[int]) -> str:
         text: str = self._tokenizer.decode(ids, skip_special_tokens=True)
@@ -232,33 +265,19 @@ class _End:
     error: BaseException | None
 
 
-class _StepStreamer:
-    """`generate`'s streamer hook: the prompt first (skipped), then each step's new tokens."""
+def _pick(logits: Any, params: SamplingParams) -> Any:
+    """The next token of each row: greedy, or sampled with temperature and top-p."""
+    import torch
 
-    def __init__(self, stream: batching.BatchStream) -> None:
-        self._stream = stream
-        self._prompt_seen = False
-
-    def put(self, value: Any) -> None:
-        if not self._prompt_seen:
-            self._prompt_seen = True
-            return
-        self._stream.step(value.view(-1).tolist())
-
-    def end(self) -> None:
-        return None
-
-
-class _RowsDone:
-    """`generate`'s stopping criterion, per row: ended, or its client left."""
-
-    def __init__(self, stream: batching.BatchStream) -> None:
-        self._stream = stream
-
-    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-        import torch
-
-        return torch.tensor(self._stream.done(), dtype=torch.bool, device=input_ids.device)
+    if params.temperature <= 0:
+        return logits.argmax(dim=-1)
+    probs = torch.softmax(logits.float() / params.temperature, dim=-1)
+    if params.top_p < 1.0:
+        ordered, order = probs.sort(dim=-1, descending=True)
+        outside = ordered.cumsum(dim=-1) - ordered > params.top_p  # keeps the most likely one
+        ordered = ordered.masked_fill(outside, 0.0)
+        probs = torch.zeros_like(probs).scatter(-1, order, ordered)
+    return torch.multinomial(probs, num_samples=1).squeeze(-1)
 
 
 def _pick_device(device: str) -> str:
