@@ -282,7 +282,7 @@ def test_nothing_is_rewritten_when_nothing_changed(kube: Kube, operator: Operato
             [("other-base", {"baseModel": "hub/other-model", "source": {"path": "/a"}})],
             "made for base model 'hub/other-model'",
         ),
-        ({"generator": {"engine": "tensorrt-llm"}}, [], "tensorrt-llm is not available"),
+        ({"generator": {"engine": "tensorrt-llm"}}, [], "generator.engine 'tensorrt-llm' differs"),
         ({"embedding": {"model": "hub/other-embedder"}}, [], "embedding.model"),
     ],
     ids=["missing-adapter", "wrong-purpose", "base-model-mismatch", "engine", "embedding-conflict"],
