@@ -105,3 +105,21 @@ def test_a_client_that_left_stops_its_row_only() -> None:
     stream.step([ord("x"), ord("y")])
     assert stream.done() == [True, False]
     assert gone_texts == ["a"] and stays_texts == ["b", "y"]
+
+
+def test_a_burst_arriving_one_by_one_is_batched_whole() -> None:
+    """Each request arrives within the wait of the one before: the batch waits for them all,
+    though the burst lasts longer than one wait."""
+    queue = RequestQueue(max_batch_size=8, wait_s=0.05)
+    burst = [_request()[0] for _ in range(5)]
+    queue.put(burst[0])
+
+    def arrive() -> None:
+        for request in burst[1:]:
+            time.sleep(0.02)
+            queue.put(request)
+
+    feeder = threading.Thread(target=arrive)
+    feeder.start()
+    assert queue.take() == burst  # 80 ms of arrivals, 20 ms apart, within 8 windows of 50
+    feeder.join()

@@ -9,7 +9,9 @@ end-of-sequence token, their own `max_tokens`, or their client gone). Pure: no t
 
 from __future__ import annotations
 
+import functools
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ from ragtune_serving.engines.base import SamplingParams
 Decode = Callable[[list[int]], str]
 Emit = Callable[[str], None]
 REPLACEMENT = "\ufffd"  # a multi-byte character cut between tokens decodes to this
+MAX_WAITS = 8  # a batch waits at most this many wait_s windows for a burst to arrive
 
 
 @dataclass(eq=False)
@@ -51,23 +54,33 @@ class RequestQueue:
         self._max = max_batch_size
         self._wait_s = wait_s
         self._waiting: deque[Pending] = deque()
+        self._arrivals = 0
         self._ready = threading.Condition()
 
     def put(self, request: Pending) -> None:
         with self._ready:
             self._waiting.append(request)
+            self._arrivals += 1
             self._ready.notify()
 
     def take(self, timeout_s: float | None = None) -> list[Pending]:
         """The next batch: the oldest request and, in arrival order, those sharing its key. With
-        fewer than a full batch waiting it waits up to `wait_s` for more to arrive. Requests
-        whose client left while waiting are dropped. [] when nothing came within `timeout_s`."""
+        fewer than a full batch waiting it waits for more while they keep arriving (each within
+        `wait_s` of the last). Requests whose client left while waiting are dropped. [] when
+        nothing came within `timeout_s`."""
         with self._ready:
             if not self._ready.wait_for(lambda: bool(self._waiting), timeout_s):
                 return []
             first = self._waiting[0]
-            if self._wait_s > 0 and self._count(first.key) < self._max:
-                self._ready.wait_for(lambda: self._count(first.key) >= self._max, self._wait_s)
+            # A burst arrives one request at a time: keep waiting while they keep coming
+            # (each arrival within wait_s of the last), up to MAX_WAITS windows in all.
+            deadline = time.monotonic() + self._wait_s * MAX_WAITS
+            while self._wait_s > 0 and self._count(first.key) < self._max:
+                window = min(self._wait_s, deadline - time.monotonic())
+                if window <= 0 or not self._ready.wait_for(
+                    functools.partial(self._arrived_since, self._arrivals), window
+                ):
+                    break
             batch: list[Pending] = []
             for request in list(self._waiting):
                 if request.key == first.key and len(batch) < self._max:
@@ -75,6 +88,9 @@ class RequestQueue:
                     if not request.cancelled.is_set():
                         batch.append(request)
             return batch
+
+    def _arrived_since(self, seen: int) -> bool:
+        return self._arrivals != seen
 
     def _count(self, key: Any) -> int:
         return sum(1 for r in self._waiting if r.key == key)
