@@ -210,7 +210,8 @@ class DeploymentsArgs(_Args):
     gateway: DeploymentArgs = DeploymentArgs(max_ongoing_requests=64, max_queued_requests=128)
     embedder: DeploymentArgs = DeploymentArgs(max_ongoing_requests=64, max_queued_requests=256)
     retriever: DeploymentArgs = DeploymentArgs(max_ongoing_requests=16, max_queued_requests=128)
-    generator: DeploymentArgs = DeploymentArgs(max_ongoing_requests=4, max_queued_requests=32)
+    # Twice the engine's default batch: a full batch runs while the next one gathers.
+    generator: DeploymentArgs = DeploymentArgs(max_ongoing_requests=16, max_queued_requests=64)
     reranker: DeploymentArgs = DeploymentArgs(max_ongoing_requests=8, max_queued_requests=64)
 
 
