@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 Message = dict[str, str]
+
+
+def chat_prompt_ids(tokenizer: Any, messages: Sequence[Message]) -> list[int]:
+    """Token ids of `messages` in the model's chat template, ready for an answer: what every
+    engine sends its model, so all engines answer the same prompt."""
+    encoded = tokenizer.apply_chat_template(
+        list(messages), add_generation_prompt=True, return_dict=True
+    )
+    return list(encoded["input_ids"])
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from ragtune_serving.config import GeneratorArgs
-from ragtune_serving.engines.base import AdapterNotLoaded, Message, SamplingParams, Usage
+from ragtune_serving.engines.base import (
+    AdapterNotLoaded,
+    Message,
+    SamplingParams,
+    Usage,
+    chat_prompt_ids,
+)
 from ragtune_serving.engines.selection import GPU_EXTRA, EngineUnavailable
 from ragtune_serving.models import ResolvedModel
 
@@ -188,10 +194,7 @@ class TensorRTLLMEngine:
         return self._adapters.names()
 
     def prompt_ids(self, messages: Sequence[Message]) -> list[int]:
-        encoded = self._tokenizer.apply_chat_template(
-            list(messages), add_generation_prompt=True, return_dict=True
-        )
-        return list(encoded["input_ids"])
+        return chat_prompt_ids(self._tokenizer, messages)
 
     async def stream(
         self,

@@ -3,9 +3,8 @@ streamed token by token. Concurrent requests share forward passes: one generatio
 them as left-padded batches (engines.batching), each request still streamed on its own.
 
 LoRA adapters load and unload while the engine serves (engines.lora), and each generation runs
-through the adapter it names, or through the base model. A keyed shared/exclusive lock keeps an
-adapter change from rewiring layers mid-forward, and lets generations through one adapter run
-together while those through another wait their turn.
+through the adapter it names, or through the base model. A batch runs through one adapter; a
+keyed shared/exclusive lock keeps an adapter load or unload from rewiring layers mid-batch.
 """
 
 from __future__ import annotations
@@ -20,7 +19,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ragtune_serving.engines import batching, lora
-from ragtune_serving.engines.base import AdapterNotLoaded, Message, SamplingParams, Usage
+from ragtune_serving.engines.base import (
+    AdapterNotLoaded,
+    Message,
+    SamplingParams,
+    Usage,
+    chat_prompt_ids,
+)
 from ragtune_serving.engines.locking import SharedExclusiveLock
 from ragtune_serving.models import ResolvedModel
 
@@ -73,7 +78,6 @@ class TransformersEngine:
         self._closed = threading.Event()
         self._label = model.label
         self._lock = SharedExclusiveLock()
-        self._switching = threading.Lock()  # holders under one key race to switch once
         self._slots: dict[str, str] = {}  # adapter name → its name inside PEFT
         self._active: str | None = None  # the slot the layers apply now; None: base model
         logger.info("loaded %s on %s", self._label, self._device)
@@ -114,10 +118,7 @@ class TransformersEngine:
 
     def prompt_ids(self, messages: Sequence[Message]) -> list[int]:
         """Token ids of the chat-formatted prompt."""
-        encoded = self._tokenizer.apply_chat_template(
-            list(messages), add_generation_prompt=True, return_dict=True
-        )
-        return list(encoded["input_ids"])
+        return chat_prompt_ids(self._tokenizer, messages)
 
     async def stream(
         self,
@@ -246,15 +247,14 @@ class TransformersEngine:
         return text
 
     def _select(self, adapter: str | None) -> None:
-        """Make the layers apply `adapter` (None: none). Called holding the lock under that key,
-        so every other holder runs through the same adapter: switching is safe."""
+        """Make the layers apply `adapter` (None: none). Called by the generation loop, the only
+        thread that generates, holding the lock under that key: no adapter loads meanwhile."""
         slot = None if adapter is None else self._slots.get(adapter)
         if adapter is not None and slot is None:
             raise AdapterNotLoaded(f"adapter {adapter!r} was unloaded before generation began")
-        with self._switching:
-            if slot != self._active:
-                lora.activate(self._model, slot)
-                self._active = slot
+        if slot != self._active:
+            lora.activate(self._model, slot)
+            self._active = slot
 
 
 @dataclass(frozen=True, slots=True)
