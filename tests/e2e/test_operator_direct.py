@@ -33,6 +33,7 @@ from ragtune_serving import local, raydashboard
 from ragtune_serving.client import RagClient
 from ragtune_serving.config import PACKAGED_GENERATOR
 from ragtune_serving.settings import Settings
+from ragtune_serving.stores.milvus_store import connect
 
 from .cluster import Cluster
 from .conftest import Kube, OperatorProcess, start_operator, stop_operator, wait_for
@@ -94,24 +95,13 @@ def _replica_ids(stack: Settings) -> dict[str, list[str]]:
     }
 
 
-LIST_COLLECTIONS = (
-    "import json, sys; from pymilvus import MilvusClient; "
-    "print(json.dumps(MilvusClient(uri=sys.argv[1]).list_collections()))"
-)
-
-
 def _kb_collections(stack: Settings) -> list[str]:
-    """The collections of this test's namespace, asked of Milvus by a fresh client process
-    (a client kept idle in this process gets its channel closed by Milvus Lite's keepalive
-    policy, "too many pings", and pymilvus reuses that channel)."""
-    done = subprocess.run(
-        [sys.executable, "-c", LIST_COLLECTIONS, stack.effective_milvus_uri],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return [name for name in json.loads(done.stdout) if f"rt_{NAMESPACE}__" in name]
+    """The collections of this test's namespace, asked of Milvus."""
+    milvus = connect(stack.effective_milvus_uri)
+    try:
+        return [name for name in milvus.list_collections() if f"rt_{NAMESPACE}__" in name]
+    finally:
+        milvus.close()
 
 
 DOCS = {

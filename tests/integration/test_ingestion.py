@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from pymilvus import MilvusClient
 
 from ragtune.v1 import ragtune_pb2 as pb
 from ragtune_serving.client import RagClient
 from ragtune_serving.rag.kbnames import collection_alias, parse_kb_ref
 from ragtune_serving.settings import Settings
+from ragtune_serving.stores.milvus_store import connect
 
 pytestmark = pytest.mark.integration
 
@@ -20,7 +20,7 @@ QUESTION = "What is the vault code of the Orbis archive?"
 
 
 def _stored_chunks(stack: Settings, kb: str, document_id: str) -> list[dict[str, object]]:
-    milvus = MilvusClient(stack.effective_milvus_uri)
+    milvus = connect(stack.effective_milvus_uri)
     try:
         rows: list[dict[str, object]] = milvus.query(
             collection_alias(parse_kb_ref(kb)),

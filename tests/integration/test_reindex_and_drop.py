@@ -17,6 +17,7 @@ from ragtune_serving.client import ClientError, RagClient
 from ragtune_serving.config import PACKAGED_EMBEDDING
 from ragtune_serving.rag.kbnames import collection_alias, parse_kb_ref
 from ragtune_serving.settings import Settings
+from ragtune_serving.stores.milvus_store import connect
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +33,7 @@ def _settings(chunk_size: int, chunk_overlap: int) -> pb.KnowledgeBaseSettings:
 
 @pytest.fixture
 def milvus(stack: Settings) -> Iterator[MilvusClient]:
-    client = MilvusClient(stack.effective_milvus_uri)
+    client = connect(stack.effective_milvus_uri)
     yield client
     client.close()
 

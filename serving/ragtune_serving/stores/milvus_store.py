@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ragtune_serving.errors import NotFound, Unavailable
 from ragtune_serving.rag.filters import in_expression, string_literal
@@ -31,6 +31,15 @@ from ragtune_serving.stores.milvus_schema import (
     settings_properties,
 )
 
+if TYPE_CHECKING:
+    from pymilvus import MilvusClient
+
+# pymilvus pings every 10 s, idle or not. A Milvus Lite server keeps gRPC's default policy (no
+# more than one ping per 5 min on a channel without calls) and answers with GOAWAY "too many
+# pings", which breaks the channel that every client of this process shares: a call or a new
+# client can then fail. Pinging only while a call is in flight suits both Lite and Milvus.
+GRPC_OPTIONS = {"grpc.keepalive_permit_without_calls": False}
+
 SEARCH_EF = 64
 RRF_K = 60
 OUTPUT_FIELDS = ["document_id", "chunk", "text", "source_uri", "metadata"]
@@ -39,16 +48,21 @@ WRITE_BATCH = 2000
 COMPACT_EVERY_FLUSHES = 8
 
 
+def connect(uri: str, *, token: str = "", timeout_s: float = 10.0) -> MilvusClient:
+    """A client of the Milvus (or Milvus Lite server) at `uri`, with keepalive pings it accepts."""
+    from pymilvus import MilvusClient
+
+    return MilvusClient(uri, token=token, timeout=timeout_s, grpc_options=dict(GRPC_OPTIONS))
+
+
 class MilvusKnowledgeStore:
     """Create, fill, search and empty the Milvus collections of knowledge bases."""
 
     def __init__(self, uri: str, *, token: str = "", timeout_s: float = 10.0) -> None:
-        from pymilvus import MilvusClient
-
         self._uri = uri
         self._timeout = timeout_s
         try:
-            self._client = MilvusClient(uri, token=token, timeout=timeout_s)
+            self._client = connect(uri, token=token, timeout_s=timeout_s)
         except Exception as error:
             raise Unavailable(f"cannot connect to Milvus at {uri}: {error}") from error
         self._flushes: dict[str, int] = {}
