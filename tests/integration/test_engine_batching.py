@@ -1,5 +1,6 @@
 """Batched generation on the real packaged model: concurrent requests share forward passes and
-answer exactly what each would answer alone; a client that leaves stops only its own row;
+answer exactly what each would answer alone (arriving at once or joining a running batch), and
+what transformers' own `generate` answers; a client that leaves stops only its own row;
 requests through an adapter and through the base model never share a batch."""
 
 from __future__ import annotations
@@ -58,6 +59,56 @@ def test_concurrent_answers_equal_the_answers_given_one_at_a_time(
     alone, together = asyncio.run(both())
     assert together == alone
     assert all(text for text, _ in alone) and all(0 < n <= TOKENS for _, n in alone)
+
+
+def test_batched_greedy_answers_equal_transformers_generate(engine: TransformersEngine) -> None:
+    """The engine's own decode loop (its preallocated KV cache, its row dropping) against
+    `model.generate` on a separately loaded copy of the model, one prompt at a time."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model_ref = resolve_model(PACKAGED_GENERATOR)
+    tokenizer = AutoTokenizer.from_pretrained(model_ref.name_or_path, gguf_file=model_ref.gguf_file)
+    model = AutoModelForCausalLM.from_pretrained(
+        model_ref.name_or_path, gguf_file=model_ref.gguf_file, dtype=torch.float32
+    ).eval()
+    expected = []
+    for question in QUESTIONS:
+        ids = torch.tensor([engine.prompt_ids([{"role": "user", "content": question}])])
+        with torch.inference_mode():
+            out = model.generate(
+                ids,
+                attention_mask=torch.ones_like(ids),
+                max_new_tokens=TOKENS,
+                do_sample=False,
+                pad_token_id=tokenizer.eos_token_id,
+            )
+        expected.append(tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True))
+
+    async def together() -> list[tuple[str, int]]:
+        return list(await asyncio.gather(*(_answer(engine, q) for q in QUESTIONS)))
+
+    answers = [text for text, _ in asyncio.run(together())]
+    assert answers == expected
+
+
+def test_requests_joining_a_running_batch_answer_as_alone(engine: TransformersEngine) -> None:
+    """Questions arrive one by one while earlier answers are still being generated: each joins
+    the running batch at the step it arrives (continuous batching), prompts shorter and longer
+    than the batch's rows so far."""
+
+    async def run() -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+        alone = [await _answer(engine, q) for q in QUESTIONS]
+
+        async def arrive(i: int, question: str) -> tuple[str, int]:
+            await asyncio.sleep(0.3 * i)
+            return await _answer(engine, question)
+
+        together = await asyncio.gather(*(arrive(i, q) for i, q in enumerate(QUESTIONS)))
+        return alone, list(together)
+
+    alone, together = asyncio.run(run())
+    assert together == alone
 
 
 def test_a_client_leaving_mid_batch_stops_only_its_own_answer(engine: TransformersEngine) -> None:

@@ -7,7 +7,7 @@ import threading
 import time
 
 from ragtune_serving.engines.base import SamplingParams
-from ragtune_serving.engines.batching import BatchStream, Pending, RequestQueue
+from ragtune_serving.engines.batching import Pending, RequestQueue, RowStream
 
 
 def _request(
@@ -70,41 +70,79 @@ def _utf8(ids: list[int]) -> str:
     return bytes(ids).decode("utf-8", errors="replace")
 
 
+def _row(request: Pending) -> RowStream:
+    return RowStream(request, _utf8, eos_ids=frozenset({0}))
+
+
 def test_each_row_streams_its_own_text_and_stops_on_its_own() -> None:
-    short, short_texts, _ = _request(max_tokens=2)
-    long, long_texts, _ = _request(max_tokens=10)
-    stream = BatchStream([short, long], _utf8, eos_ids=[0])
+    (short, short_texts, short_ends), (long, long_texts, long_ends) = (
+        _request(max_tokens=2),
+        _request(max_tokens=10),
+    )
+    rows = [_row(short), _row(long)]
     for step in ([ord("h"), ord("a")], [ord("i"), ord("b")], [ord("!"), ord("c")]):
-        stream.step(step)
+        for row, token in zip(rows, step, strict=True):
+            row.push(token)
     assert "".join(short_texts) == "hi"  # its own max_tokens: 2
-    assert stream.done() == [True, False]
-    stream.step([0, 0])  # end of sequence for the long row; the short one is already done
+    assert [row.done for row in rows] == [True, False]
+    assert rows[1].room_needed == 7
+    rows[1].push(0)  # end of sequence
     assert "".join(long_texts) == "abc"
-    assert stream.done() == [True, True]
-    assert (stream.completion_tokens(0), stream.completion_tokens(1)) == (2, 3)
+    assert [row.done for row in rows] == [True, True]
+    for row in rows:
+        row.close()
+        row.close()  # a request hears its end once
+    assert (short_ends, long_ends) == ([(2, None)], [(3, None)])
 
 
 def test_a_character_cut_between_tokens_is_held_back_until_whole() -> None:
     request, texts, _ = _request(max_tokens=10)
-    stream = BatchStream([request], _utf8, eos_ids=[0])
+    row = _row(request)
     euro = "€".encode()  # three bytes
-    stream.step([euro[0]])
-    stream.step([euro[1]])
+    row.push(euro[0])
+    row.push(euro[1])
     assert texts == []
-    stream.step([euro[2]])
-    stream.step([ord("5")])
+    row.push(euro[2])
+    row.push(ord("5"))
     assert texts == ["€", "5"]
 
 
 def test_a_client_that_left_stops_its_row_only() -> None:
     gone, gone_texts, _ = _request()
     stays, stays_texts, _ = _request()
-    stream = BatchStream([gone, stays], _utf8, eos_ids=[0])
-    stream.step([ord("a"), ord("b")])
+    rows = [_row(gone), _row(stays)]
+    for row, token in zip(rows, [ord("a"), ord("b")], strict=True):
+        row.push(token)
     gone.cancelled.set()
-    stream.step([ord("x"), ord("y")])
-    assert stream.done() == [True, False]
+    for row, token in zip(rows, [ord("x"), ord("y")], strict=True):
+        row.push(token)
+    assert [row.done for row in rows] == [True, False]
     assert gone_texts == ["a"] and stays_texts == ["b", "y"]
+
+
+def test_a_failed_row_tells_its_request_the_error() -> None:
+    request, _, ends = _request()
+    row = _row(request)
+    row.push(ord("a"))
+    error = RuntimeError("out of memory")
+    row.close(error)
+    assert ends == [(1, error)]
+
+
+def test_requests_of_the_running_key_join_while_none_older_waits_for_another() -> None:
+    queue = RequestQueue(max_batch_size=8, wait_s=0)
+    base1, base2, base3 = (_request()[0] for _ in range(3))
+    tone = _request("tone")[0]
+    gone = _request()[0]
+    for request in (gone, base1, base2, tone, base3):
+        queue.put(request)
+    gone.cancelled.set()
+    key = base1.key
+    assert queue.take_joining(key, room=1) == [base1]  # the client gone is dropped
+    assert queue.take_joining(key, room=4) == [base2]  # then tone has waited longest
+    assert queue.take_joining(tone.key, room=4) == [tone]  # base3 is not of its key
+    assert queue.take_joining(key, room=4) == [base3]
+    assert queue.take_joining(key, room=4) == []
 
 
 def test_a_burst_arriving_one_by_one_is_batched_whole() -> None:

@@ -53,7 +53,7 @@ def test_exclusive_waits_for_shared_holders_and_goes_before_later_ones() -> None
     assert first_in.wait(WAIT_S)
     threads.append(threading.Thread(target=writer))
     threads[1].start()
-    _wait_until(lambda: lock._writers_waiting == 1)
+    _wait_until(lambda: lock.exclusive_waiting)  # the holder can see it should let go
     threads.append(threading.Thread(target=late_reader))
     threads[2].start()
     time.sleep(0.05)
@@ -62,6 +62,7 @@ def test_exclusive_waits_for_shared_holders_and_goes_before_later_ones() -> None
     for thread in threads:
         thread.join(WAIT_S)
     assert events == ["reader 1 done", "writer", "reader 2"]
+    assert not lock.exclusive_waiting
 
 
 def test_the_lock_is_released_when_the_holder_raises() -> None:

@@ -2,9 +2,10 @@
 
 Requests wait in one queue. The engine's generation loop takes the oldest, gathers the others
 that can share its forward passes (same adapter, same sampling settings) up to a batch size,
-and runs them as one left-padded batch. `BatchStream` turns the batch's new token ids, step by
-step, into each request's own text deltas, and tells the model which rows are done (their
-end-of-sequence token, their own `max_tokens`, or their client gone). Pure: no torch, no model.
+and starts them as one batch; while it runs, requests of its key join it as rows free up
+(continuous batching), unless a request of another key has waited longer. `RowStream` turns one
+row's new token ids into its request's text deltas and says when the row is done (its
+end-of-sequence token, its own `max_tokens`, or its client gone). Pure: no torch, no model.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import functools
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,6 +90,17 @@ class RequestQueue:
                         batch.append(request)
             return batch
 
+    def take_joining(self, key: Any, room: int) -> list[Pending]:
+        """Up to `room` waiting requests of `key` to join a running batch, without waiting; none
+        while the oldest waiting request has another key (the running batch drains for it)."""
+        with self._ready:
+            joining: list[Pending] = []
+            while self._waiting and len(joining) < room and self._waiting[0].key == key:
+                request = self._waiting.popleft()
+                if not request.cancelled.is_set():
+                    joining.append(request)
+            return joining
+
     def _arrived_since(self, seen: int) -> bool:
         return self._arrivals != seen
 
@@ -100,64 +112,61 @@ class RequestQueue:
             return len(self._waiting)
 
 
-class BatchStream:
-    """Token ids of a running batch in; each row's text deltas out, and which rows are done.
+class RowStream:
+    """One request's row in a running batch: token ids in, the request's text deltas out."""
 
-    `step(ids)` takes the token each row produced at one decoding step (None for a row no
-    longer in the batch); `done()` says which rows need no more steps.
-    """
-
-    def __init__(self, requests: Sequence[Pending], decode: Decode, eos_ids: Sequence[int]) -> None:
-        self._requests = list(requests)
+    def __init__(self, request: Pending, decode: Decode, eos_ids: frozenset[int]) -> None:
+        self.request = request
         self._decode = decode
-        self._eos = set(eos_ids)
-        self._tokens: list[list[int]] = [[] for _ in self._requests]
-        self._shown = ["" for _ in self._requests]
-        self._ended = [False for _ in self._requests]
+        self._eos = eos_ids
+        self._tokens: list[int] = []
+        self._shown = ""
+        self._ended = False
+        self._told = False
 
     @property
-    def rows(self) -> int:
-        return len(self._requests)
+    def done(self) -> bool:
+        """Nothing more to generate for it: it ended, or its client left."""
+        return self._ended or self.request.cancelled.is_set()
 
-    def step(self, ids: Sequence[int | None]) -> None:
-        for row, token in enumerate(ids):
-            request = self._requests[row]
-            if token is None or self._ended[row] or request.cancelled.is_set():
-                continue
-            if token in self._eos:
-                self._end(row)
-                continue
-            self._tokens[row].append(int(token))
-            self._flush(row, final=False)
-            if len(self._tokens[row]) >= request.params.max_tokens:
-                self._end(row)
+    @property
+    def completion_tokens(self) -> int:
+        return len(self._tokens)
 
-    def finish(self) -> None:
-        """The batch stopped: end every row still open."""
-        for row in range(len(self._requests)):
-            if not self._ended[row]:
-                self._end(row)
+    @property
+    def room_needed(self) -> int:
+        """Tokens it may still take in the KV cache."""
+        return self.request.params.max_tokens - len(self._tokens)
 
-    def done(self) -> list[bool]:
-        """Per row: nothing more to generate for it (ended, or its client left)."""
-        return [
-            ended or request.cancelled.is_set()
-            for ended, request in zip(self._ended, self._requests, strict=True)
-        ]
+    def push(self, token: int) -> None:
+        """The token the row produced at one step."""
+        if self.done:
+            return
+        if token in self._eos:
+            self._ended = True
+            self._flush(final=True)
+            return
+        self._tokens.append(int(token))
+        self._flush(final=False)
+        if len(self._tokens) >= self.request.params.max_tokens:
+            self._ended = True
+            self._flush(final=True)
 
-    def completion_tokens(self, row: int) -> int:
-        return len(self._tokens[row])
+    def close(self, error: BaseException | None = None) -> None:
+        """The row leaves the batch: its request hears its end (or the error), once."""
+        if self._told:
+            return
+        self._told = True
+        if error is None:
+            self._flush(final=True)
+        self.request.on_end(len(self._tokens), error)
 
-    def _end(self, row: int) -> None:
-        self._flush(row, final=True)
-        self._ended[row] = True
-
-    def _flush(self, row: int, *, final: bool) -> None:
+    def _flush(self, *, final: bool) -> None:
         """Emit the text decoded since the last emit; hold back a character cut in half."""
-        text = self._decode(self._tokens[row])
+        text = self._decode(self._tokens)
         if not final and text.endswith(REPLACEMENT):
             return
-        delta = text[len(self._shown[row]) :]
+        delta = text[len(self._shown) :]
         if delta:
-            self._shown[row] = text
-            self._requests[row].emit(delta)
+            self._shown = text
+            self.request.emit(delta)

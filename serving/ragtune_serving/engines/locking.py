@@ -36,6 +36,12 @@ class SharedExclusiveLock:
         with self._condition:
             return self._key if self._readers else None
 
+    @property
+    def exclusive_waiting(self) -> bool:
+        """Someone waits to hold it alone: holders should let go soon."""
+        with self._condition:
+            return bool(self._writers_waiting)
+
     def _may_read(self, key: Hashable) -> bool:
         if self._writing or self._writers_waiting:
             return False

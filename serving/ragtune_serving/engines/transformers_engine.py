@@ -1,10 +1,12 @@
 """Generation with Hugging Face transformers, on CPU or a CUDA device (bf16, SDPA attention),
 streamed token by token. Concurrent requests share forward passes: one generation loop runs
-them as left-padded batches (engines.batching), each request still streamed on its own.
+them as a batch that requests join as rows free up and leave as they end (engines.batching,
+engines.decoding), each request still streamed on its own.
 
 LoRA adapters load and unload while the engine serves (engines.lora), and each generation runs
 through the adapter it names, or through the base model. A batch runs through one adapter; a
-keyed shared/exclusive lock keeps an adapter load or unload from rewiring layers mid-batch.
+shared/exclusive lock keeps an adapter load or unload from rewiring layers mid-batch, and a
+waiting load stops new rows from joining, so the batch drains and the load goes ahead.
 """
 
 from __future__ import annotations
@@ -68,10 +70,13 @@ class TransformersEngine:
         # transformers renamed the forward's cache argument (past_key_values → cache) in 5.x.
         forward = inspect.signature(self._model.forward).parameters
         self._cache_arg = "cache" if "cache" in forward else "past_key_values"
+        self._layers: int = self._model.config.get_text_config().num_hidden_layers
         configured = self._model.generation_config.eos_token_id
         eos = {self._tokenizer.eos_token_id}
         eos |= set(configured if isinstance(configured, list) else [configured])
-        self._eos_ids = sorted(i for i in eos if i is not None)
+        self._eos_ids = frozenset(i for i in eos if i is not None)
+        self._pad_id: int = self._tokenizer.pad_token_id
+        self._max_batch = max_batch_size
         self._waiting = batching.RequestQueue(max_batch_size, batch_wait_s)
         self._loop_lock = threading.Lock()
         self._loop_thread: threading.Thread | None = None
@@ -152,8 +157,8 @@ class TransformersEngine:
         usage.completion_tokens = item.completion_tokens
 
     def close(self) -> None:
-        """Stop the generation loop after the batch in hand (requests still waiting are not
-        answered)."""
+        """Stop the generation loop once the rows in hand end (requests still waiting are not
+        answered, none joins)."""
         self._closed.set()
         if self._loop_thread is not None:
             self._loop_thread.join(timeout=60)
@@ -170,77 +175,82 @@ class TransformersEngine:
         while not self._closed.is_set():
             batch = self._waiting.take(timeout_s=0.5)
             if batch:
-                self._generate(batch)
+                self._serve(batch)
 
-    def _generate(self, batch: list[batching.Pending]) -> None:
-        """Run one batch to its end; every request in it hears its end, or the error."""
+    def _serve(self, first: list[batching.Pending]) -> None:
+        """Run a batch until its last row ends, letting requests of its key join as rows free
+        up. Every request in it hears its end, or the error."""
         import torch
 
-        first = batch[0]
-        stream = batching.BatchStream(batch, self._decode, self._eos_ids)
+        from ragtune_serving.engines.decoding import RunningBatch
+
+        key, adapter, params = first[0].key, first[0].adapter, first[0].params
+        rows: list[batching.RowStream] = []
+        joining = first
         try:
-            padded = self._tokenizer.pad(
-                {"input_ids": [r.prompt for r in batch]},
-                padding=True,
-                return_tensors="pt",
-                padding_side="left",
-            )
-            with self._lock.shared(first.adapter), torch.inference_mode():
-                self._select(first.adapter)
-                self._decode_loop(
-                    padded["input_ids"].to(self._device),
-                    padded["attention_mask"].to(self._device),
-                    stream,
-                    first.params,
-                    max(r.params.max_tokens for r in batch),
-                )
-        except BaseException as error:  # every waiting stream raises it
-            for request in batch:
+            with self._lock.shared(adapter), torch.inference_mode():
+                self._select(adapter)
+                batch = RunningBatch(self._forward, self._layers, self._pad_id, self._device)
+                logits = None
+                while rows or joining:
+                    if joining:
+                        logits = self._admit(batch, rows, joining, logits)
+                        joining = []
+                        if not rows:  # the only ones joining failed
+                            continue
+                    tokens = _pick(logits, params)
+                    for row, token in zip(rows, tokens.tolist(), strict=True):
+                        row.push(token)
+                    kept = [i for i, row in enumerate(rows) if not row.done]
+                    if len(kept) < len(rows):
+                        for row in rows:
+                            if row.done:
+                                row.close()
+                        batch.keep(kept)
+                        rows, tokens = [rows[i] for i in kept], tokens[kept]
+                    room = self._max_batch - len(rows)
+                    if room and not self._closed.is_set() and not self._lock.exclusive_waiting:
+                        joining = self._waiting.take_joining(key, room)
+                    logits = batch.step(tokens) if rows else None
+        except BaseException as error:  # every stream still open raises it
+            for row in rows:
+                row.close(error)
+            for request in joining:
                 request.on_end(0, error)
-            return
-        stream.finish()
-        for row, request in enumerate(batch):
-            request.on_end(stream.completion_tokens(row), None)
 
-    def _decode_loop(
-        self, ids: Any, mask: Any, stream: batching.BatchStream, params: SamplingParams, steps: int
-    ) -> None:
-        """Prefill the left-padded prompts, then one token per active row per step. Rows that
-        are done (end of sequence, their own max_tokens, client gone) leave the batch and its
-        KV cache at once, so the remaining rows' steps cost only what they need."""
+    def _admit(
+        self,
+        batch: Any,
+        rows: list[batching.RowStream],
+        joining: list[batching.Pending],
+        logits: Any,
+    ) -> Any:
+        """Prefill `joining` into the batch; the logits of every row, old and new. If that fails,
+        only the joining requests hear the error; the rows already running go on."""
         import torch
-        from transformers import DynamicCache
 
-        cache = DynamicCache()
-        rows = list(range(ids.shape[0]))  # the stream row of each row still in the batch
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        new = [batching.RowStream(r, self._decode, self._eos_ids) for r in joining]
+        room = [row.room_needed for row in rows + new]
+        try:
+            added = batch.admit([r.prompt for r in joining], room)
+        except Exception as error:
+            for row in new:
+                row.close(error)
+            return logits
+        rows.extend(new)
+        return added if logits is None else torch.cat([logits, added])
+
+    def _forward(self, ids: Any, mask: Any, positions: Any, cache: Any) -> Any:
+        """The next-token logits of each row (the vocabulary projection of its last position
+        only: a prefill's other positions would cost as much as many decode steps)."""
         logits = self._model(
-            input_ids=ids, attention_mask=mask, position_ids=positions, **{self._cache_arg: cache}
-        ).logits[:, -1, :]
-        following = positions[:, -1:] + 1
-        for _ in range(steps):
-            tokens = _pick(logits, params)
-            produced: list[int | None] = [None] * stream.rows
-            for row, token in zip(rows, tokens.tolist(), strict=True):
-                produced[row] = token
-            stream.step(produced)
-            done = stream.done()
-            keep = [i for i, row in enumerate(rows) if not done[row]]
-            if not keep:
-                return
-            if len(keep) < len(rows):
-                index = torch.tensor(keep, device=ids.device)
-                cache.batch_select_indices(index)
-                tokens, mask, following = tokens[index], mask[index], following[index]
-                rows = [rows[i] for i in keep]
-            mask = torch.cat([mask, mask.new_ones((len(rows), 1))], dim=-1)
-            logits = self._model(
-                input_ids=tokens[:, None],
-                attention_mask=mask,
-                position_ids=following,
-                **{self._cache_arg: cache},
-            ).logits[:, -1, :]
-            following = following + 1
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=positions,
+            logits_to_keep=1,
+            **{self._cache_arg: cache},
+        ).logits
+        return logits[:, -1, :]
 
     def _decode(self, ids: list[int]) -> str:
         text: str = self._tokenizer.decode(ids, skip_special_tokens=True)
