@@ -97,6 +97,42 @@ def _random_adapter(model: ResolvedModel, directory: Path) -> Path:
     return directory
 
 
+def _raw_generate(model: ResolvedModel, dtype: Any, rounds: int = 3) -> float:
+    """Tokens/s of plain `model.generate` on CUDA, one prompt at a time (median): the peer
+    that tells an engine change from a slower host."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model.name_or_path, gguf_file=model.gguf_file)
+    raw = AutoModelForCausalLM.from_pretrained(
+        model.name_or_path, gguf_file=model.gguf_file, dtype=dtype, attn_implementation="sdpa"
+    ).to("cuda")
+    raw.eval()
+    rates = []
+    for _ in range(rounds):
+        for prompt in PROMPTS:
+            ids = tokenizer.apply_chat_template(
+                [{"role": "user", "content": prompt}],
+                add_generation_prompt=True,
+                return_tensors="pt",
+                return_dict=True,
+            )["input_ids"].to("cuda")
+            torch.cuda.synchronize()
+            started = time.perf_counter()
+            with torch.inference_mode():
+                out = raw.generate(
+                    ids,
+                    attention_mask=torch.ones_like(ids),
+                    max_new_tokens=SPEED_TOKENS,
+                    do_sample=False,
+                    pad_token_id=tokenizer.eos_token_id,
+                )
+            torch.cuda.synchronize()
+            rates.append((out.shape[1] - ids.shape[1]) / (time.perf_counter() - started))
+    del raw
+    return float(round(statistics.median(rates), 1))
+
+
 async def _check_transformers(model: ResolvedModel, cpu_threads: int, work: Path) -> dict[str, Any]:
     import torch
 
@@ -119,13 +155,14 @@ async def _check_transformers(model: ResolvedModel, cpu_threads: int, work: Path
     cuda32 = TransformersEngine(model, device="cuda", dtype="float32")
     equal32 = 0
     for entry in compared:
-        text, _, _, _ = await _answer(cuda32, entry["prompt"], COMPARE_TOKENS)
+        text, _, _, _ = await _answer(cuda32, str(entry["prompt"]), COMPARE_TOKENS)
         entry["cuda_float32"] = text
         equal32 += text == entry["cpu"]
     results["greedy_equal_float32"] = equal32
     cuda32.close()
     cpu.close()
     del cpu, cuda32
+    results["raw_generate_1"] = _raw_generate(model, next(cuda._model.parameters()).dtype)
     results["base_1"] = await _throughput(cuda, 1)
     results["base_8"] = await _throughput(cuda, 8)
     adapter = _random_adapter(model, work / "lora")
@@ -134,6 +171,9 @@ async def _check_transformers(model: ResolvedModel, cpu_threads: int, work: Path
     results["lora_8"] = await _throughput(cuda, 8, "lora")
     results["batch_speedup_8_vs_1"] = round(
         results["base_8"]["tokens_per_s"] / results["base_1"]["tokens_per_s"], 2
+    )
+    results["engine_vs_raw_1"] = round(
+        results["base_1"]["tokens_per_s"] / results["raw_generate_1"], 2
     )
     results["lora_vs_base_8"] = round(
         results["lora_8"]["tokens_per_s"] / results["base_8"]["tokens_per_s"], 2
@@ -160,6 +200,7 @@ def _markdown(report: dict[str, Any]) -> str:
         "",
         "| requests at once | adapter | tokens/s (median of 3) | time to first token p50 |",
         "|---|---|---|---|",
+        f"| 1, raw `model.generate` (peer) | none | {t['raw_generate_1']} | |",
     ]
     for key, n, adapter in (
         ("base_1", 1, "none"),
@@ -171,7 +212,8 @@ def _markdown(report: dict[str, Any]) -> str:
         lines.append(f"| {n} | {adapter} | {row['tokens_per_s']} | {row['ttft_ms_p50']} ms |")
     lines += [
         "",
-        f"8 concurrent vs 1: {t['batch_speedup_8_vs_1']}× tokens/s; LoRA vs base at 8: "
+        f"8 concurrent vs 1: {t['batch_speedup_8_vs_1']}× tokens/s; engine vs raw generate at "
+        f"1: {t['engine_vs_raw_1']}×; LoRA vs base at 8: "
         f"{t['lora_vs_base_8']}×; peak GPU memory {t['peak_memory_gib']} GiB.",
         "",
         "## TensorRT-LLM",
