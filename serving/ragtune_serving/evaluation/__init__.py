@@ -1,0 +1,1 @@
+"""`ragtune eval`: every serving mode measured on the user's own questions."""
