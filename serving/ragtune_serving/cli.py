@@ -5,6 +5,8 @@ ragtune serve [--adapter NAME=DIR]...
 ragtune ingest PATH... [--kb NS/NAME] [--prune] [--hybrid]
 ragtune ask "question" [--kb NS/NAME] [--mode MODE] [--adapter NAME] [--rewrite] [--rerank]
 ragtune train --data FILE.jsonl --out DIR [--purpose P] [--base MODEL] [--epochs N] [--rank R]
+ragtune eval --questions FILE.jsonl [--kb NS/NAME] [--modes M,M] [--out DIR]
+                                   every mode measured on your questions: table, report, chart
 ragtune delete DOC_ID... [--kb NS/NAME]
 ragtune status [--kb NS/NAME]      exit 0 only when the service answers
 ragtune demo                       all of the above on examples/corpus
@@ -30,6 +32,11 @@ from ragtune.v1 import ragtune_pb2 as pb
 from ragtune_serving import local, metricsexport
 from ragtune_serving.client import ClientError, RagClient
 from ragtune_serving.config import AdapterArgs, AppArgs
+from ragtune_serving.evaluation import evaluate
+from ragtune_serving.evaluation import modes as eval_modes
+from ragtune_serving.evaluation.questions import QuestionSetError
+from ragtune_serving.evaluation.runner import EvaluationError
+from ragtune_serving.evaluation.summary import Prices
 from ragtune_serving.grpcapi.codec import MODE_PROTOS
 from ragtune_serving.models import ModelNotFound
 from ragtune_serving.serveconfig import METRICS_PORT
@@ -119,6 +126,29 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--top-k", type=int)
     ask.add_argument("--max-tokens", type=int)
     ask.add_argument("--json", action="store_true", help="print the reply as JSON")
+
+    evaluation = command(
+        "eval", "measure every mode on your questions: a table, a report, a chart", _eval
+    )
+    evaluation.add_argument("--kb", default=DEFAULT_KB)
+    evaluation.add_argument(
+        "--questions",
+        type=Path,
+        required=True,
+        help='JSONL: {"question": ..., "answer": ... or null, "documents": [ids]} per line',
+    )
+    evaluation.add_argument(
+        "--modes",
+        help=f"comma-separated, of {','.join(eval_modes.MODES)} (default: every mode the "
+        "knowledge base can serve)",
+    )
+    evaluation.add_argument("--adapter", default="", help="generation adapter of the adapter modes")
+    evaluation.add_argument("--out", type=Path, default=Path("eval-report"))
+    evaluation.add_argument("--max-questions", type=int, help="only the first N questions")
+    evaluation.add_argument("--top-k", type=int)
+    evaluation.add_argument("--max-tokens", type=int)
+    evaluation.add_argument("--price-in", type=float, default=0.0, help="per 1k prompt tokens")
+    evaluation.add_argument("--price-out", type=float, default=0.0, help="per 1k output tokens")
 
     delete = command("delete", "delete documents by id", _delete)
     delete.add_argument("document_ids", nargs="+", metavar="DOC_ID")
@@ -372,6 +402,28 @@ def _ask(options: argparse.Namespace, settings: Settings) -> int:
             print(json.dumps(json_format.MessageToDict(reply), indent=2))
         else:
             ask_and_print(client, _query_request(options))
+    return 0
+
+
+def _eval(options: argparse.Namespace, settings: Settings) -> int:
+    plan = evaluate.Plan(
+        kb=options.kb,
+        questions_file=options.questions,
+        modes=[m.strip() for m in options.modes.split(",") if m.strip()] if options.modes else None,
+        adapter=options.adapter,
+        out=options.out,
+        max_questions=options.max_questions,
+        top_k=options.top_k,
+        max_tokens=options.max_tokens,
+        prices=Prices(options.price_in, options.price_out),
+    )
+    with RagClient(settings.address) as client:
+        try:
+            evaluate.evaluate(client, plan)
+        except ClientError as error:
+            raise CommandError(_describe_error(error)) from error
+        except (QuestionSetError, eval_modes.ModeError, EvaluationError) as error:
+            raise CommandError(str(error)) from error
     return 0
 
 

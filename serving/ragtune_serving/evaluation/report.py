@@ -1,0 +1,116 @@
+"""An evaluation's outputs: `report.md` (the table and the recommendation), `results.json`
+(every raw measurement and the summaries) and `quality-vs-latency.png`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ragtune_serving.evaluation.summary import Measured, ModeSummary, markdown_table, recommend
+
+REPORT = "report.md"
+RESULTS = "results.json"
+CHART = "quality-vs-latency.png"
+
+
+@dataclass(frozen=True, slots=True)
+class About:
+    """What was evaluated, for the report's header."""
+
+    knowledge_base: str
+    questions_file: str
+    questions: int
+    out_of_corpus: int
+    generator: str
+    when: str
+    prices: str
+
+
+def markdown(about: About, summaries: Sequence[ModeSummary], chart: bool) -> str:
+    """The report: header, table, recommendation, how to read it."""
+    lines = [
+        f"# Evaluation of {about.knowledge_base}",
+        "",
+        f"{about.when}; {about.questions} questions from `{about.questions_file}` "
+        f"({about.out_of_corpus} the knowledge base cannot answer); generator: "
+        f"{about.generator or 'not reported'}; prices: {about.prices}.",
+        "",
+        markdown_table(summaries),
+        "",
+        "## Recommendation",
+        "",
+        *[f"- {line}" for line in recommend(summaries)],
+        "",
+        "## Reading the table",
+        "",
+        "- correct: the expected answer appears in the answer (case, punctuation and articles "
+        "aside), over answerable questions; F1: token overlap with it.",
+        "- hit@k, MRR: the expected documents among the retrieved chunks (retrieving modes).",
+        "- citation precision: cited chunks from an expected document or holding the answer.",
+        "- declines out-of-corpus: higher is better; declines answerable: lower is better.",
+        "- latency: the service's own total per question; cost: tokens × the prices given.",
+    ]
+    if chart:
+        lines += ["", f"![quality vs latency]({CHART})"]
+    return "\n".join(lines) + "\n"
+
+
+def write(
+    out: Path, about: About, measured: Sequence[Measured], summaries: Sequence[ModeSummary]
+) -> list[Path]:
+    """Write the report, the raw results and (with matplotlib) the chart into `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    chart = _chart(out / CHART, summaries)
+    if chart:
+        written.append(out / CHART)
+    (out / REPORT).write_text(markdown(about, summaries, chart), encoding="utf-8")
+    raw = {
+        "about": asdict(about),
+        "summaries": [asdict(s) for s in summaries],
+        "measurements": [
+            {
+                "mode": m.mode,
+                "line": m.question.line,
+                "question": m.question.question,
+                "expected": m.question.answer,
+                "answer": m.answer,
+                "score": asdict(m.score),
+                "total_ms": m.total_ms,
+                "first_token_ms": m.first_token_ms,
+                "prompt_tokens": m.prompt_tokens,
+                "completion_tokens": m.completion_tokens,
+            }
+            for m in measured
+        ],
+    }
+    (out / RESULTS).write_text(json.dumps(raw, indent=2) + "\n", encoding="utf-8")
+    return [out / REPORT, out / RESULTS, *written]
+
+
+def _chart(path: Path, summaries: Sequence[ModeSummary]) -> bool:
+    """Correct share against p50 latency, one point per mode. False without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from matplotlib import pyplot
+    except ImportError:
+        return False
+    figure, axes = pyplot.subplots(figsize=(6, 4))
+    for s in summaries:
+        axes.scatter(s.p50_ms, 100 * (s.correct or 0.0))
+        axes.annotate(
+            s.mode, (s.p50_ms, 100 * (s.correct or 0.0)), textcoords="offset points", xytext=(5, 5)
+        )
+    axes.set_xlabel("p50 latency (ms)")
+    axes.set_ylabel("correct answers (%)")
+    axes.set_ylim(-5, 105)
+    axes.set_title("Quality vs latency per mode")
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    pyplot.close(figure)
+    return True
