@@ -149,6 +149,15 @@ def _parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--max-tokens", type=int)
     evaluation.add_argument("--price-in", type=float, default=0.0, help="per 1k prompt tokens")
     evaluation.add_argument("--price-out", type=float, default=0.0, help="per 1k output tokens")
+    evaluation.add_argument(
+        "--freshness",
+        action="store_true",
+        help="also time how soon each mode answers with a changed fact (adds, changes, then "
+        "deletes a probe document in the knowledge base)",
+    )
+    evaluation.add_argument(
+        "--freshness-timeout", type=float, default=60.0, help="seconds each mode gets to catch up"
+    )
 
     delete = command("delete", "delete documents by id", _delete)
     delete.add_argument("document_ids", nargs="+", metavar="DOC_ID")
@@ -416,6 +425,8 @@ def _eval(options: argparse.Namespace, settings: Settings) -> int:
         top_k=options.top_k,
         max_tokens=options.max_tokens,
         prices=Prices(options.price_in, options.price_out),
+        freshness=options.freshness,
+        freshness_timeout_s=options.freshness_timeout,
     )
     with RagClient(settings.address) as client:
         try:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ragtune_serving.evaluation import report
+from ragtune_serving.evaluation.freshness import Fresh
 from ragtune_serving.evaluation.questions import Question
 from ragtune_serving.evaluation.scoring import Score
 from ragtune_serving.evaluation.summary import (
@@ -104,3 +105,13 @@ def test_the_report_writes_its_table_raw_results_and_chart(tmp_path: Path) -> No
     assert [m["mode"] for m in raw["measurements"]] == ["rag", "base"]
     assert raw["measurements"][0]["score"]["correct"] is True
     assert (tmp_path / "out" / "quality-vs-latency.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_freshness_section_says_who_caught_up_and_when() -> None:
+    fresh = [
+        Fresh("rag", 1.26, "The code is SAFFRON.", 60),
+        Fresh("base", None, "I don't know", 60),
+    ]
+    lines = report.freshness_lines(fresh)
+    assert "| rag | after 1.3 s |" in lines and "| base | not within 60 s |" in lines
+    assert report.freshness_lines([]) == []

@@ -10,7 +10,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ragtune_serving.client import RagClient
-from ragtune_serving.evaluation import modes, questions, report, runner
+from ragtune_serving.evaluation import freshness, modes, questions, report, runner
 from ragtune_serving.evaluation.summary import ModeSummary, Prices, markdown_table, recommend
 from ragtune_serving.evaluation.summary import summarise as summarise_mode
 
@@ -28,6 +28,8 @@ class Plan:
     top_k: int | None = None
     max_tokens: int | None = None
     prices: Prices = field(default_factory=Prices)
+    freshness: bool = False  # change a probe document and time each mode's catching up
+    freshness_timeout_s: float = 60.0
 
 
 def evaluate(client: RagClient, plan: Plan, say: Callable[[str], None] = print) -> list[Path]:
@@ -56,6 +58,12 @@ def evaluate(client: RagClient, plan: Plan, say: Callable[[str], None] = print) 
             max_tokens=plan.max_tokens,
             advance=advance,
         )
+    fresh: list[freshness.Fresh] = []
+    if plan.freshness:
+        say("freshness check: a probe document changes; asking each mode until it answers anew")
+        fresh = freshness.check(
+            client, plan.kb, chosen, adapter=plan.adapter, timeout_s=plan.freshness_timeout_s
+        )
     summaries: list[ModeSummary] = [
         summarise_mode(name, [m for m in measured if m.mode == name], plan.prices)
         for name in chosen
@@ -72,12 +80,14 @@ def evaluate(client: RagClient, plan: Plan, say: Callable[[str], None] = print) 
             f"{plan.prices.completion_per_1k} per 1k completion tokens"
         ),
     )
-    written = report.write(plan.out, about, measured, summaries)
+    written = report.write(plan.out, about, measured, summaries, fresh)
     say("")
     say(markdown_table(summaries))
     say("")
     for line in recommend(summaries):
         say(line.replace("**", ""))
+    for line in report.freshness_lines(fresh)[4:]:
+        say(line)
     say("")
     say("wrote " + ", ".join(str(p) for p in written))
     return written

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ragtune_serving.evaluation.freshness import Fresh
 from ragtune_serving.evaluation.summary import Measured, ModeSummary, markdown_table, recommend
 
 REPORT = "report.md"
@@ -28,8 +29,30 @@ class About:
     prices: str
 
 
-def markdown(about: About, summaries: Sequence[ModeSummary], chart: bool) -> str:
-    """The report: header, table, recommendation, how to read it."""
+def freshness_lines(fresh: Sequence[Fresh]) -> list[str]:
+    """The freshness section: how long each mode took to answer with a changed fact."""
+    if not fresh:
+        return []
+    lines = [
+        "## Freshness",
+        "",
+        "A probe document was ingested, then changed and re-ingested; each mode was asked until "
+        "it answered with the changed fact.",
+        "",
+        "| mode | answers the changed fact |",
+        "|---|---|",
+    ]
+    for f in fresh:
+        late = f"not within {f.timeout_s:.0f} s"
+        after = late if f.seconds is None else f"after {f.seconds:.1f} s"
+        lines.append(f"| {f.mode} | {after} |")
+    return [*lines, ""]
+
+
+def markdown(
+    about: About, summaries: Sequence[ModeSummary], chart: bool, fresh: Sequence[Fresh] = ()
+) -> str:
+    """The report: header, table, recommendation, freshness, how to read it."""
     lines = [
         f"# Evaluation of {about.knowledge_base}",
         "",
@@ -43,6 +66,7 @@ def markdown(about: About, summaries: Sequence[ModeSummary], chart: bool) -> str
         "",
         *[f"- {line}" for line in recommend(summaries)],
         "",
+        *freshness_lines(fresh),
         "## Reading the table",
         "",
         "- correct: the expected answer appears in the answer (case, punctuation and articles "
@@ -58,7 +82,11 @@ def markdown(about: About, summaries: Sequence[ModeSummary], chart: bool) -> str
 
 
 def write(
-    out: Path, about: About, measured: Sequence[Measured], summaries: Sequence[ModeSummary]
+    out: Path,
+    about: About,
+    measured: Sequence[Measured],
+    summaries: Sequence[ModeSummary],
+    fresh: Sequence[Fresh] = (),
 ) -> list[Path]:
     """Write the report, the raw results and (with matplotlib) the chart into `out`."""
     out.mkdir(parents=True, exist_ok=True)
@@ -66,10 +94,11 @@ def write(
     chart = _chart(out / CHART, summaries)
     if chart:
         written.append(out / CHART)
-    (out / REPORT).write_text(markdown(about, summaries, chart), encoding="utf-8")
+    (out / REPORT).write_text(markdown(about, summaries, chart, fresh), encoding="utf-8")
     raw = {
         "about": asdict(about),
         "summaries": [asdict(s) for s in summaries],
+        "freshness": [asdict(f) for f in fresh],
         "measurements": [
             {
                 "mode": m.mode,
