@@ -1,7 +1,7 @@
 """Adapters trained for real by `ragtune train`, served side by side by one deployment.
 
 - a format adapter makes answers parse as {"answer": ..., "sources": [...]} on held-out
-  questions, which the base model never does;
+  questions, which the base model never does, and `ragtune eval` measures it so;
 - one knowledge base answers the same question in all four modes, each visibly different;
 - a query-rewrite adapter and a rerank adapter, each trained on internal codenames that the
   documents never mention, raise the mean reciprocal rank of the right document on held-out
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from ragtune.v1 import ragtune_pb2 as pb
-from ragtune_serving import local, raydashboard
+from ragtune_serving import cli, local, raydashboard
 from ragtune_serving.client import ClientError, RagClient
 from ragtune_serving.config import PACKAGED_EMBEDDING, PACKAGED_GENERATOR, AdapterArgs
 from ragtune_serving.settings import Settings
@@ -119,6 +119,35 @@ def test_the_format_adapter_makes_held_out_answers_parse_as_json(
     assert with_adapter >= 0.75 * n
     assert without <= 0.25 * n
     assert correct >= 0.5 * n  # the format did not cost the answers their facts
+
+
+def test_eval_finds_the_format_adapter_wins_format_validity(
+    stack: Settings, served: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    questions = tmp_path / "format.jsonl"
+    rows = _rows(DATA / "format" / "heldout.jsonl")[:6]
+    questions.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "question": r["question"],
+                    "answer": r["answer"],
+                    "documents": [r["id"]],
+                    "format": "json",
+                }
+            )
+            + "\n"
+            for r in rows
+        )
+    )
+    out = tmp_path / "report"
+    args = ["eval", "--kb", FACTS_KB, "--questions", str(questions), "--out", str(out)]
+    options = ["--modes", "rag,rag+adapter", "--adapter", "json-format", "--max-tokens", "48"]
+    assert cli.main([*args, *options, "--address", stack.address]) == 0
+    summaries = {s["mode"]: s for s in json.loads((out / "results.json").read_text())["summaries"]}
+    assert summaries["rag+adapter"]["format_valid"] > summaries["rag"]["format_valid"]
+    assert "Format: **rag+adapter**" in (out / "report.md").read_text()
+    assert "Format: rag+adapter" in capsys.readouterr().out
 
 
 def _fields(request: pb.QueryRequest) -> dict[str, object]:
