@@ -83,6 +83,15 @@ def test_a_cited_chunk_whose_snippet_holds_the_answer_counts_without_expected_do
     assert result.hit is None  # no expected documents: retrieval not scored
 
 
+def test_an_answer_that_marks_no_citation_is_judged_by_every_source_it_gives() -> None:
+    reply = Reply(
+        "Tobias Wrenfield leads it.",
+        True,
+        (Cited("leadership.md", "...", False), Cited("board.md", "...", False)),
+    )
+    assert score(CEO, reply, retrieval=True).citation_precision == 0.5
+
+
 def test_a_mode_without_retrieval_gets_no_retrieval_scores() -> None:
     result = score(CEO, Reply("Tobias Wrenfield", grounded=True), retrieval=False)
     assert result.correct and result.hit is None and result.citation_precision is None

@@ -72,7 +72,8 @@ def markdown(
         "- correct: the expected answer appears in the answer (case, punctuation and articles "
         "aside), over answerable questions; F1: token overlap with it.",
         "- hit@k, MRR: the expected documents among the retrieved chunks (retrieving modes).",
-        "- citation precision: cited chunks from an expected document or holding the answer.",
+        "- citation precision: of the chunks the answer cites (or, citing none, all the sources "
+        "it gives), those from an expected document or holding the answer.",
         "- declines out-of-corpus: higher is better; declines answerable: lower is better.",
         "- latency: the service's own total per question; cost: tokens × the prices given.",
     ]

@@ -4,7 +4,9 @@ Correctness is a normalised "contains" (the expected answer appears in the answe
 punctuation, articles and spacing are set aside) and a token F1; retrieval is hit@k and the
 reciprocal rank of the first expected document among the retrieved chunks; citation precision
 is the share of cited chunks that hold the answer (from an expected document, or a snippet
-that contains the answer). An out-of-corpus question scores only whether it was declined.
+that contains the answer) — the chunks the answer marks as [n], or, when it marks none, all the
+chunks the reply gives as its sources. An out-of-corpus question scores only whether it was
+declined.
 """
 
 from __future__ import annotations
@@ -135,8 +137,8 @@ def score(question: Question, reply: Reply, *, retrieval: bool) -> Score:
         rank = reciprocal_rank(retrieved, question.documents)
         hit = rank > 0
     precision = None
-    cited = [chunk for chunk in reply.chunks if chunk.cited]
-    if retrieval and cited:
+    cited = [chunk for chunk in reply.chunks if chunk.cited] or list(reply.chunks)
+    if retrieval and cited and not declined:
         holding = [
             c for c in cited if c.document_id in question.documents or contains(c.snippet, expected)
         ]
