@@ -58,6 +58,10 @@ class RequestQueue:
         self._arrivals = 0
         self._ready = threading.Condition()
 
+    @property
+    def max_batch_size(self) -> int:
+        return self._max
+
     def put(self, request: Pending) -> None:
         with self._ready:
             self._waiting.append(request)

@@ -76,7 +76,6 @@ class TransformersEngine:
         eos |= set(configured if isinstance(configured, list) else [configured])
         self._eos_ids = frozenset(i for i in eos if i is not None)
         self._pad_id: int = self._tokenizer.pad_token_id
-        self._max_batch = max_batch_size
         self._waiting = batching.RequestQueue(max_batch_size, batch_wait_s)
         self._loop_lock = threading.Lock()
         self._loop_thread: threading.Thread | None = None
@@ -208,7 +207,7 @@ class TransformersEngine:
                                 row.close()
                         batch.keep(kept)
                         rows, tokens = [rows[i] for i in kept], tokens[kept]
-                    room = self._max_batch - len(rows)
+                    room = self._waiting.max_batch_size - len(rows)
                     if room and not self._closed.is_set() and not self._lock.exclusive_waiting:
                         joining = self._waiting.take_joining(key, room)
                     logits = batch.step(tokens) if rows else None

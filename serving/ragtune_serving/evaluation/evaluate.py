@@ -86,8 +86,9 @@ def evaluate(client: RagClient, plan: Plan, say: Callable[[str], None] = print) 
     say("")
     for line in recommend(summaries):
         say(line.replace("**", ""))
-    for line in report.freshness_lines(fresh)[4:]:
-        say(line)
+    if fresh:
+        for line in report.freshness_table(fresh):
+            say(line)
     say("")
     say("wrote " + ", ".join(str(p) for p in written))
     return written

@@ -29,24 +29,29 @@ class About:
     prices: str
 
 
+def freshness_table(fresh: Sequence[Fresh]) -> list[str]:
+    """How long each mode took to answer with a changed fact, one row per mode."""
+    lines = ["| mode | answers the changed fact |", "|---|---|"]
+    for f in fresh:
+        late = f"not within {f.timeout_s:.0f} s"
+        after = late if f.seconds is None else f"after {f.seconds:.1f} s"
+        lines.append(f"| {f.mode} | {after} |")
+    return lines
+
+
 def freshness_lines(fresh: Sequence[Fresh]) -> list[str]:
-    """The freshness section: how long each mode took to answer with a changed fact."""
+    """The freshness section of the report; none without a freshness check."""
     if not fresh:
         return []
-    lines = [
+    return [
         "## Freshness",
         "",
         "A probe document was ingested, then changed and re-ingested; each mode was asked until "
         "it answered with the changed fact.",
         "",
-        "| mode | answers the changed fact |",
-        "|---|---|",
+        *freshness_table(fresh),
+        "",
     ]
-    for f in fresh:
-        late = f"not within {f.timeout_s:.0f} s"
-        after = late if f.seconds is None else f"after {f.seconds:.1f} s"
-        lines.append(f"| {f.mode} | {after} |")
-    return [*lines, ""]
 
 
 def markdown(
