@@ -82,6 +82,7 @@ def test_the_recommendation_names_the_winner_of_each_axis() -> None:
     lines = recommend([base, rag])
     assert lines[0].startswith("Quality: **rag** — 100% correct")
     assert lines[1] == "Latency: **base** — p50 300 ms (rag: 900 ms)."
+    assert lines[2] == "Cost: no token prices given (--price-in, --price-out)."
     assert len(lines) == 3  # no format line: no question asked for JSON
     table = markdown_table([base, rag])
     assert table.splitlines()[2].startswith("| base | 0% |")

@@ -127,10 +127,17 @@ def recommend(summaries: Sequence[ModeSummary]) -> list[str]:
         f"Latency: **{fastest.mode}** — p50 {fastest.p50_ms:.0f} ms"
         + (f" ({best.mode}: {best.p50_ms:.0f} ms)." if fastest is not best else ".")
     )
-    lines.append(
-        f"Cost: **{cheapest.mode}** — {cheapest.cost_per_1k_questions:.4f} per 1k questions"
-        + (f" ({best.mode}: {best.cost_per_1k_questions:.4f})." if cheapest is not best else ".")
-    )
+    if any(s.cost_per_1k_questions for s in summaries):
+        lines.append(
+            f"Cost: **{cheapest.mode}** — {cheapest.cost_per_1k_questions:.4f} per 1k questions"
+            + (
+                f" ({best.mode}: {best.cost_per_1k_questions:.4f})."
+                if cheapest is not best
+                else "."
+            )
+        )
+    else:
+        lines.append("Cost: no token prices given (--price-in, --price-out).")
     formats = [s for s in summaries if s.format_valid is not None]
     if formats:
         shaped = max(formats, key=lambda s: s.format_valid or 0.0)
