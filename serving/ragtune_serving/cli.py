@@ -158,6 +158,12 @@ def _parser() -> argparse.ArgumentParser:
     evaluation.add_argument(
         "--freshness-timeout", type=float, default=60.0, help="seconds each mode gets to catch up"
     )
+    evaluation.add_argument(
+        "--summary",
+        type=Path,
+        help="also write the outcome as compact JSON (≤4 KiB) here: what an Evaluation "
+        "resource's Job leaves in its termination message",
+    )
 
     delete = command("delete", "delete documents by id", _delete)
     delete.add_argument("document_ids", nargs="+", metavar="DOC_ID")
@@ -427,6 +433,7 @@ def _eval(options: argparse.Namespace, settings: Settings) -> int:
         prices=Prices(options.price_in, options.price_out),
         freshness=options.freshness,
         freshness_timeout_s=options.freshness_timeout,
+        summary=options.summary,
     )
     with RagClient(settings.address) as client:
         try:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
 from ragtune_serving.evaluation import report
-from ragtune_serving.evaluation.freshness import Fresh
 from ragtune_serving.evaluation.questions import Question
 from ragtune_serving.evaluation.scoring import Score
 from ragtune_serving.evaluation.summary import (
+    Fresh,
     Measured,
+    ModeSummary,
     Prices,
     markdown_table,
     percentile,
@@ -116,3 +118,74 @@ def test_the_freshness_section_says_who_caught_up_and_when() -> None:
     lines = report.freshness_lines(fresh)
     assert "| rag | after 1.3 s |" in lines and "| base | not within 60 s |" in lines
     assert report.freshness_lines([]) == []
+
+
+def _about(**overrides: object) -> report.About:
+    fields: dict[str, object] = dict(
+        knowledge_base="team/docs",
+        questions_file="q.jsonl",
+        questions=2,
+        out_of_corpus=1,
+        generator="transformers on cpu",
+        when="2026-11-26 10:00 UTC",
+        prices="none",
+    )
+    fields.update(overrides)
+    return report.About(**fields)  # type: ignore[arg-type]
+
+
+def test_the_summary_document_prints_the_same_report_as_the_measurements() -> None:
+    measured = [
+        _measured("rag", INSIDE, correct=True, declined=False, total_ms=812.3456),
+        _measured("base", INSIDE, correct=False, declined=False, total_ms=400.1),
+    ]
+    summaries = [
+        summarise(mode, [m for m in measured if m.mode == mode], Prices())
+        for mode in ("rag", "base")
+    ]
+    fresh = [Fresh("rag", 2.345678, "The code is SAFFRON." * 10, 30.0)]
+    text = report.summary_document(_about(), summaries, fresh)
+    outcome = report.read_summary(text)
+    assert outcome.about == _about()
+    assert [s.mode for s in outcome.summaries] == ["rag", "base"]
+    assert outcome.summaries[0].p50_ms == pytest.approx(812.3456, abs=1e-4)
+    assert outcome.fresh[0].seconds == pytest.approx(2.3457)
+    assert len(outcome.fresh[0].last_answer) == report.ANSWER_CHARS
+    assert report.markdown(outcome.about, outcome.summaries, False, outcome.fresh) == (
+        report.markdown(_about(), summaries, False, fresh)
+    )
+
+
+def test_the_summary_document_fits_a_termination_message_at_its_largest() -> None:
+    """Every mode, every field set to a long number, every free text at its longest."""
+    worst = ModeSummary(
+        "rag+rewrite",
+        123456,
+        *([0.123456789] * 8),
+        *([123456.789] * 6),  # type: ignore[arg-type]
+    )
+    modes = ("base", "rag", "adapter", "rag+adapter", "rag+rewrite", "rag+rerank")
+    summaries = [dataclasses.replace(worst, mode=mode) for mode in modes]
+    fresh = [Fresh(mode, 1234.56789, "é" * 500, 3600.0) for mode in modes]
+    about = _about(
+        knowledge_base="n" * 63 + "/" + "k" * 253,
+        questions_file="q" * 500,
+        generator="g" * 500,
+        prices="p" * 500,
+    )
+    text = report.summary_document(about, summaries, fresh)
+    assert len(text.encode()) <= report.SUMMARY_LIMIT
+    assert len(report.read_summary(text).summaries) == 6
+
+
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [
+        ("", "JSONDecodeError"),
+        ("{}", "KeyError"),
+        ('{"about": {}, "columns": [], "modes": []}', "TypeError"),
+    ],
+)
+def test_a_summary_that_is_not_one_says_so(text: str, what: str) -> None:
+    with pytest.raises(ValueError, match=f"not an evaluation summary \\({what}"):
+        report.read_summary(text)

@@ -11,7 +11,13 @@ from tqdm import tqdm
 
 from ragtune_serving.client import RagClient
 from ragtune_serving.evaluation import freshness, modes, questions, report, runner
-from ragtune_serving.evaluation.summary import ModeSummary, Prices, markdown_table, recommend
+from ragtune_serving.evaluation.summary import (
+    Fresh,
+    ModeSummary,
+    Prices,
+    markdown_table,
+    recommend,
+)
 from ragtune_serving.evaluation.summary import summarise as summarise_mode
 
 
@@ -30,6 +36,7 @@ class Plan:
     prices: Prices = field(default_factory=Prices)
     freshness: bool = False  # change a probe document and time each mode's catching up
     freshness_timeout_s: float = 60.0
+    summary: Path | None = None  # where to write the compact summary document, if anywhere
 
 
 def evaluate(client: RagClient, plan: Plan, say: Callable[[str], None] = print) -> list[Path]:
@@ -58,7 +65,7 @@ def evaluate(client: RagClient, plan: Plan, say: Callable[[str], None] = print) 
             max_tokens=plan.max_tokens,
             advance=advance,
         )
-    fresh: list[freshness.Fresh] = []
+    fresh: list[Fresh] = []
     if plan.freshness:
         say("freshness check: a probe document changes; asking each mode until it answers anew")
         fresh = freshness.check(
@@ -81,6 +88,9 @@ def evaluate(client: RagClient, plan: Plan, say: Callable[[str], None] = print) 
         ),
     )
     written = report.write(plan.out, about, measured, summaries, fresh)
+    if plan.summary is not None:
+        plan.summary.write_text(report.summary_document(about, summaries, fresh), encoding="utf-8")
+        written.append(plan.summary)
     say("")
     say(markdown_table(summaries))
     say("")

@@ -12,26 +12,15 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from ragtune.v1 import ragtune_pb2 as pb
 from ragtune_serving.client import RagClient
 from ragtune_serving.evaluation import modes
 from ragtune_serving.evaluation.runner import EvaluationError
+from ragtune_serving.evaluation.summary import Fresh
 
 PROBE_ID = "ragtune-eval-freshness-probe.md"
 CODES = ("TANGERINE", "PERIWINKLE", "MARIGOLD", "CERULEAN", "SAFFRON", "VERMILION")
-
-
-@dataclass(frozen=True, slots=True)
-class Fresh:
-    """One mode's freshness: seconds from the update until it answered with the new fact,
-    or None when it never did within the time allowed; what it last answered."""
-
-    mode: str
-    seconds: float | None
-    last_answer: str
-    timeout_s: float
 
 
 def probe_text(archive: str, code: str) -> str:

@@ -1,5 +1,7 @@
 """An evaluation's outputs: `report.md` (the table and the recommendation), `results.json`
-(every raw measurement and the summaries) and `quality-vs-latency.png`."""
+(every raw measurement and the summaries) and `quality-vs-latency.png`; and the summary
+document, small enough for a Kubernetes termination message, from which the Evaluation
+resource's operator prints the same report. Pure but for `write`."""
 
 from __future__ import annotations
 
@@ -8,12 +10,20 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ragtune_serving.evaluation.freshness import Fresh
-from ragtune_serving.evaluation.summary import Measured, ModeSummary, markdown_table, recommend
+from ragtune_serving.evaluation.summary import (
+    Fresh,
+    Measured,
+    ModeSummary,
+    markdown_table,
+    recommend,
+)
 
 REPORT = "report.md"
 RESULTS = "results.json"
 CHART = "quality-vs-latency.png"
+SUMMARY_LIMIT = 4096  # bytes: what a Kubernetes termination message holds
+TEXT_CHARS = 160  # of a free-text field in the summary document
+ANSWER_CHARS = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,3 +159,64 @@ def _chart(path: Path, summaries: Sequence[ModeSummary]) -> bool:
     figure.savefig(path, dpi=100)
     pyplot.close(figure)
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What an evaluation found, less the raw measurements: enough to print its report."""
+
+    about: About
+    summaries: tuple[ModeSummary, ...]
+    fresh: tuple[Fresh, ...] = ()
+
+
+MODE_COLUMNS = tuple(ModeSummary.__dataclass_fields__)
+FRESH_COLUMNS = ("mode", "seconds", "timeout_s", "last_answer")
+
+
+def _rounded(value: object) -> object:
+    return round(value, 4) if isinstance(value, float) else value
+
+
+def summary_document(
+    about: About, summaries: Sequence[ModeSummary], fresh: Sequence[Fresh] = ()
+) -> str:
+    """Compact JSON of the outcome, at most SUMMARY_LIMIT bytes: a table of per-mode numbers
+    (rounded) and the header, free text cut to TEXT_CHARS. Six modes fit with room to spare."""
+    shown = {
+        key: value[:TEXT_CHARS] if isinstance(value, str) else value
+        for key, value in asdict(about).items()
+    }
+    document = {
+        "about": shown,
+        "columns": list(MODE_COLUMNS),
+        "modes": [[_rounded(getattr(s, c)) for c in MODE_COLUMNS] for s in summaries],
+        "freshness": [
+            [f.mode, _rounded(f.seconds), f.timeout_s, f.last_answer[:ANSWER_CHARS]] for f in fresh
+        ],
+    }
+    text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+    if len(text.encode()) > SUMMARY_LIMIT:
+        raise ValueError(
+            f"the summary takes {len(text.encode())} bytes, over {SUMMARY_LIMIT}: "
+            "evaluate fewer modes at once"
+        )
+    return text
+
+
+def read_summary(text: str) -> Outcome:
+    """The outcome a summary document holds; ValueError saying what is missing or malformed."""
+    try:
+        document = json.loads(text)
+        columns = document["columns"]
+        about = About(**document["about"])
+        summaries = tuple(
+            ModeSummary(**dict(zip(columns, row, strict=True))) for row in document["modes"]
+        )
+        fresh = tuple(
+            Fresh(mode=mode, seconds=seconds, last_answer=answer, timeout_s=timeout)
+            for mode, seconds, timeout, answer in document.get("freshness", [])
+        )
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"not an evaluation summary ({type(error).__name__}: {error})") from error
+    return Outcome(about, summaries, fresh)

@@ -35,6 +35,17 @@ class Prices:
 
 
 @dataclass(frozen=True, slots=True)
+class Fresh:
+    """One mode's freshness: seconds from the update until it answered with the new fact,
+    or None when it never did within the time allowed; what it last answered."""
+
+    mode: str
+    seconds: float | None
+    last_answer: str
+    timeout_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class ModeSummary:
     """A mode's results over the question set; None where no question measured it."""
 
@@ -112,13 +123,42 @@ def quality(summary: ModeSummary) -> tuple[float, float, float]:
     return (summary.correct or 0.0, summary.declined_outside or 0.0, summary.f1 or 0.0)
 
 
+@dataclass(frozen=True, slots=True)
+class Winners:
+    """The mode that wins on each count; cost only with prices given, format only where a
+    question asks for one."""
+
+    quality: str
+    latency: str
+    cost: str | None
+    format: str | None
+
+
+def winners(summaries: Sequence[ModeSummary]) -> Winners | None:
+    """Which mode wins on quality, latency, cost and format; None for no modes."""
+    if not summaries:
+        return None
+    priced = any(s.cost_per_1k_questions for s in summaries)
+    formats = [s for s in summaries if s.format_valid is not None]
+    return Winners(
+        quality=max(summaries, key=quality).mode,
+        latency=min(summaries, key=lambda s: s.p50_ms).mode,
+        cost=(
+            min(summaries, key=lambda s: (s.cost_per_1k_questions, s.p50_ms)).mode
+            if priced
+            else None
+        ),
+        format=max(formats, key=lambda s: s.format_valid or 0.0).mode if formats else None,
+    )
+
+
 def recommend(summaries: Sequence[ModeSummary]) -> list[str]:
     """Which mode wins on quality, on latency and on cost, each with the numbers behind it."""
-    if not summaries:
+    won = winners(summaries)
+    if won is None:
         return []
-    best = max(summaries, key=quality)
-    fastest = min(summaries, key=lambda s: s.p50_ms)
-    cheapest = min(summaries, key=lambda s: (s.cost_per_1k_questions, s.p50_ms))
+    by_mode = {s.mode: s for s in summaries}
+    best, fastest = by_mode[won.quality], by_mode[won.latency]
     lines = [
         f"Quality: **{best.mode}** — {_pct(best.correct)} correct, declines "
         f"{_pct(best.declined_outside)} of out-of-corpus questions."
@@ -127,7 +167,8 @@ def recommend(summaries: Sequence[ModeSummary]) -> list[str]:
         f"Latency: **{fastest.mode}** — p50 {fastest.p50_ms:.0f} ms"
         + (f" ({best.mode}: {best.p50_ms:.0f} ms)." if fastest is not best else ".")
     )
-    if any(s.cost_per_1k_questions for s in summaries):
+    if won.cost is not None:
+        cheapest = by_mode[won.cost]
         lines.append(
             f"Cost: **{cheapest.mode}** — {cheapest.cost_per_1k_questions:.4f} per 1k questions"
             + (
@@ -138,9 +179,8 @@ def recommend(summaries: Sequence[ModeSummary]) -> list[str]:
         )
     else:
         lines.append("Cost: no token prices given (--price-in, --price-out).")
-    formats = [s for s in summaries if s.format_valid is not None]
-    if formats:
-        shaped = max(formats, key=lambda s: s.format_valid or 0.0)
+    if won.format is not None:
+        shaped = by_mode[won.format]
         lines.append(f"Format: **{shaped.mode}** — {_pct(shaped.format_valid)} valid JSON.")
     return lines
 
