@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ragtune_operator import conventions as c
+from ragtune_operator.render.objects import owned_by
 from ragtune_operator.settings import OperatorSettings
 from ragtune_operator.specs import AdapterResource, AdapterSpec
 
@@ -113,16 +114,7 @@ def _metadata(adapter: AdapterResource) -> dict[str, Any]:
         "name": job_name(adapter),
         "namespace": adapter.namespace,
         "labels": _labels(adapter),
-        "ownerReferences": [
-            {
-                "apiVersion": c.API_VERSION,
-                "kind": c.ADAPTER_KIND,
-                "name": adapter.name,
-                "uid": adapter.uid,
-                "controller": True,
-                "blockOwnerDeletion": True,
-            }
-        ],
+        "ownerReferences": owned_by(c.ADAPTER_KIND, adapter.name, adapter.uid),
     }
 
 
