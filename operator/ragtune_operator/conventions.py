@@ -12,6 +12,9 @@ KNOWLEDGE_BASE_SHORT_NAMES = ("kb",)
 ADAPTER_KIND = "Adapter"
 ADAPTER_PLURAL = "adapters"
 ADAPTER_SHORT_NAMES = ("rtadapter",)
+EVALUATION_KIND = "Evaluation"
+EVALUATION_PLURAL = "evaluations"
+EVALUATION_SHORT_NAMES = ("rteval",)
 
 LABEL_PREFIX = "ragtune.io/"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"

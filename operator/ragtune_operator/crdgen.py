@@ -20,6 +20,8 @@ from ragtune_operator import conventions as c
 from ragtune_operator.specs import (
     AdapterSpec,
     AdapterStatus,
+    EvaluationSpec,
+    EvaluationStatus,
     KnowledgeBaseSpec,
     KnowledgeBaseStatus,
 )
@@ -142,7 +144,7 @@ def _crd(
 
 
 def render() -> dict[str, dict[str, Any]]:
-    """File name → CRD document, for both resources."""
+    """File name → CRD document, for each resource."""
     knowledge_bases = _crd(
         c.KNOWLEDGE_BASE_KIND,
         c.KNOWLEDGE_BASE_PLURAL,
@@ -169,9 +171,25 @@ def render() -> dict[str, dict[str, Any]]:
             _column("Phase", ".status.phase"),
         ],
     )
+    evaluations = _crd(
+        c.EVALUATION_KIND,
+        c.EVALUATION_PLURAL,
+        list(c.EVALUATION_SHORT_NAMES),
+        EvaluationSpec,
+        EvaluationStatus,
+        [
+            _column("KnowledgeBase", ".spec.knowledgeBase"),
+            _column("Phase", ".status.phase"),
+            _column("Quality", ".status.winners.quality"),
+            _column("Latency", ".status.winners.latency"),
+            _column("Cost", ".status.winners.cost", priority=1),
+            _column("Format", ".status.winners.format", priority=1),
+        ],
+    )
     return {
         f"{c.KNOWLEDGE_BASE_PLURAL}.{c.GROUP}.yaml": knowledge_bases,
         f"{c.ADAPTER_PLURAL}.{c.GROUP}.yaml": adapters,
+        f"{c.EVALUATION_PLURAL}.{c.GROUP}.yaml": evaluations,
     }
 
 

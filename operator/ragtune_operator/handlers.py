@@ -12,10 +12,11 @@ import kopf
 
 from ragtune_operator import conventions as c
 from ragtune_operator import convergence as cv
-from ragtune_operator import metrics, readiness
+from ragtune_operator import evaluations, metrics, readiness
 
 KB = (c.GROUP, c.VERSION, c.KNOWLEDGE_BASE_PLURAL)
 ADAPTER = (c.GROUP, c.VERSION, c.ADAPTER_PLURAL)
+EVALUATION = (c.GROUP, c.VERSION, c.EVALUATION_PLURAL)
 RESYNC_S = cv.SETTINGS.resync_interval_s
 
 
@@ -113,5 +114,17 @@ def adapter_resync(
 ) -> None:
     for key, value in readiness.adapter_status(
         str(namespace), str(name), body, _indexes(kwargs)
+    ).items():
+        patch.status[key] = value
+
+
+@kopf.timer(*EVALUATION, interval=RESYNC_S, initial_delay=1.0)
+@metrics.reconciler(c.EVALUATION_KIND)
+def evaluation_resync(
+    namespace: str | None, name: str | None, body: kopf.Body, patch: kopf.Patch, **kwargs: Any
+) -> None:
+    """Start the evaluation's Job once its knowledge base is Ready, follow it, report."""
+    for key, value in evaluations.evaluation_status(
+        str(namespace), str(name), body, kwargs["knowledge_bases"]
     ).items():
         patch.status[key] = value

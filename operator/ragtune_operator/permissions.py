@@ -22,6 +22,12 @@ class Permission:
     cluster: bool = False
 
 
+EVALUATION_RUNS = (
+    Permission("batch", "jobs", ("get", "create"), "evaluations (and, without KubeRay, training)"),
+    Permission("", "configmaps", ("create", "patch"), "an evaluation's questions and its report"),
+)
+
+
 def required(settings: OperatorSettings, *, clusterwide: bool) -> list[Permission]:
     """What the operator calls with these settings, watching every namespace or only some."""
     watched = [
@@ -32,7 +38,7 @@ def required(settings: OperatorSettings, *, clusterwide: bool) -> list[Permissio
             "kopf watches the custom resources",
             cluster=clusterwide,
         )
-        for plural in (c.KNOWLEDGE_BASE_PLURAL, c.ADAPTER_PLURAL)
+        for plural in (c.KNOWLEDGE_BASE_PLURAL, c.ADAPTER_PLURAL, c.EVALUATION_PLURAL)
     ]
     permissions = [
         Permission(
@@ -58,15 +64,16 @@ def required(settings: OperatorSettings, *, clusterwide: bool) -> list[Permissio
         ),
         *(
             Permission(c.GROUP, plural, ("patch",), "kopf's finalizer and progress annotations")
-            for plural in (c.KNOWLEDGE_BASE_PLURAL, c.ADAPTER_PLURAL)
+            for plural in (c.KNOWLEDGE_BASE_PLURAL, c.ADAPTER_PLURAL, c.EVALUATION_PLURAL)
         ),
         *(
-            Permission(c.GROUP, f"{plural}/status", ("patch",), "phase, conditions, counts")
-            for plural in (c.KNOWLEDGE_BASE_PLURAL, c.ADAPTER_PLURAL)
+            Permission(c.GROUP, f"{plural}/status", ("patch",), "phase, conditions, results")
+            for plural in (c.KNOWLEDGE_BASE_PLURAL, c.ADAPTER_PLURAL, c.EVALUATION_PLURAL)
         ),
         Permission("", "events", ("create",), "events on the custom resources"),
-        Permission("", "configmaps", ("get",), "ConfigMap sources and training datasets"),
-        Permission("", "pods", ("list",), "a finished training pod's termination message"),
+        Permission("", "configmaps", ("get",), "ConfigMap sources, datasets and questions"),
+        *EVALUATION_RUNS,
+        Permission("", "pods", ("list",), "a finished Job's pod's termination message"),
     ]
     if not settings.direct:
         permissions += [
@@ -87,8 +94,6 @@ def required(settings: OperatorSettings, *, clusterwide: bool) -> list[Permissio
         permissions.append(
             Permission("ray.io", "rayjobs", ("get", "create"), "adapter training (KubeRay)")
         )
-    else:
-        permissions.append(Permission("batch", "jobs", ("get", "create"), "adapter training"))
     return permissions
 
 

@@ -1,4 +1,4 @@
-"""Typed spec and status models of the KnowledgeBase and Adapter resources.
+"""Typed spec and status models of the KnowledgeBase, Adapter and Evaluation resources.
 
 The one place a raw custom-resource body is validated, and the one source of truth for the
 CRD schemas (`crdgen.py` renders them from these models). Field names are camelCase on the
@@ -212,6 +212,88 @@ class AdapterSpec(
         return self
 
 
+Mode = Literal["base", "rag", "adapter", "rag+adapter", "rag+rewrite", "rag+rerank"]
+
+
+class EvaluationQuestion(_Spec):
+    """One question; `answer` null for one the knowledge base cannot answer (it should decline)."""
+
+    question: str = Field(min_length=1, max_length=4096)
+    answer: str | None = Field(default=None, min_length=1, max_length=4096)
+    documents: list[str] = Field(
+        default_factory=list, max_length=50, description="Ids of the documents holding the answer."
+    )
+    format: Literal["json"] | None = Field(
+        default=None, description="The answer must be this format (a JSON object)."
+    )
+
+
+class QuestionsConfigMap(_Spec):
+    """A ConfigMap key holding the questions as JSON Lines, one question object per line."""
+
+    name: str = Field(min_length=1, max_length=253)
+    key: str = Field(default="questions.jsonl", min_length=1, max_length=253)
+
+
+class Questions(
+    _Spec,
+    json_schema_extra=_rule(
+        "has(self.inline) != has(self.configMap)", "questions set exactly one of inline, configMap"
+    ),
+):
+    inline: list[EvaluationQuestion] | None = Field(default=None, min_length=1, max_length=1000)
+    config_map: QuestionsConfigMap | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Questions:
+        if (self.inline is None) == (self.config_map is None):
+            raise ValueError("questions set exactly one of inline, configMap")
+        return self
+
+
+class TokenPrices(_Spec):
+    """What tokens cost, for the cost per 1,000 questions (any currency)."""
+
+    prompt_per_1k: float = Field(default=0.0, ge=0, alias="promptPer1k")
+    completion_per_1k: float = Field(default=0.0, ge=0, alias="completionPer1k")
+
+
+class FreshnessCheck(_Spec):
+    """Change a probe document and time each mode until it answers the new fact."""
+
+    enabled: bool = False
+    timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
+
+
+class EvaluationSpec(_Spec):
+    """Every serving mode of a knowledge base measured on a question set, once per spec."""
+
+    knowledge_base: str = Field(
+        min_length=1, max_length=253, description="A KnowledgeBase in the same namespace."
+    )
+    questions: Questions
+    modes: list[Mode] = Field(
+        default_factory=list,
+        max_length=6,
+        description="Empty: every mode the knowledge base can serve.",
+        json_schema_extra={"x-kubernetes-list-type": "set"},  # the API server refuses repeats
+    )
+    adapter: str = Field(
+        default="", max_length=253, description="The generation adapter of the adapter modes."
+    )
+    max_questions: int | None = Field(default=None, ge=1, le=100000)
+    top_k: int | None = Field(default=None, ge=1, le=50)
+    max_tokens: int | None = Field(default=None, ge=1, le=4096)
+    prices: TokenPrices = TokenPrices()
+    freshness: FreshnessCheck = FreshnessCheck()
+
+    @model_validator(mode="after")
+    def _modes_once(self) -> EvaluationSpec:
+        if len(set(self.modes)) != len(self.modes):
+            raise ValueError("modes must not repeat")
+        return self
+
+
 class Condition(_Spec):
     """A Kubernetes API convention condition."""
 
@@ -252,6 +334,62 @@ class AdapterStatus(_Spec):
     loaded_by: list[str] = Field(default_factory=list)
 
 
+class ModeResult(_Spec):
+    """One mode's results (shares 0–1; None where nothing measured it)."""
+
+    mode: str
+    questions: int
+    correct: float | None = None
+    f1: float | None = None
+    hit: float | None = None
+    mrr: float | None = None
+    citation_precision: float | None = None
+    declined_outside: float | None = None
+    declined_inside: float | None = None
+    format_valid: float | None = None
+    p50_ms: float
+    p95_ms: float
+    first_token_p50_ms: float
+    prompt_tokens: float
+    completion_tokens: float
+    cost_per_1k_questions: float = Field(alias="costPer1kQuestions")
+
+
+class EvaluationWinners(_Spec):
+    quality: str
+    latency: str
+    cost: str | None = None
+    format: str | None = None
+
+
+class FreshnessResult(_Spec):
+    mode: str
+    seconds: float | None = Field(
+        default=None, description="Until it answered the changed fact; none: not in time."
+    )
+    timeout_seconds: float
+
+
+class EvaluationStatus(_Spec):
+    phase: Literal["Pending", "Running", "Succeeded", "Failed"] | None = None
+    conditions: list[Condition] = Field(default_factory=list)
+    observed_generation: int | None = None
+    job: str | None = Field(default=None, description="The Job running `ragtune eval`.")
+    winners: EvaluationWinners | None = None
+    results: list[ModeResult] = Field(default_factory=list)
+    recommendation: list[str] = Field(default_factory=list)
+    freshness: list[FreshnessResult] = Field(default_factory=list)
+    report_config_map: str | None = Field(
+        default=None, description="The ConfigMap holding report.md and summary.json."
+    )
+    artifacts: str | None = Field(
+        default=None,
+        description="Where on the artifacts volume the Job wrote results.json (every "
+        "measurement) and the chart.",
+    )
+    completed_at: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class KnowledgeBaseResource:
     """A KnowledgeBase object as the operator sees it: identity plus validated spec."""
@@ -274,3 +412,14 @@ class AdapterResource:
     generation: int
     spec: AdapterSpec
     artifact: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationResource:
+    """An Evaluation object as the operator sees it: identity plus validated spec."""
+
+    namespace: str
+    name: str
+    uid: str
+    generation: int
+    spec: EvaluationSpec

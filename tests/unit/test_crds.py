@@ -11,11 +11,11 @@ import pytest
 import yaml
 
 from ragtune_operator import crdgen
-from ragtune_operator.specs import AdapterSpec, KnowledgeBaseSpec
+from ragtune_operator.specs import AdapterSpec, EvaluationSpec, KnowledgeBaseSpec
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "kubernetes"
-SPECS = {"KnowledgeBase": KnowledgeBaseSpec, "Adapter": AdapterSpec}
+SPECS = {"KnowledgeBase": KnowledgeBaseSpec, "Adapter": AdapterSpec, "Evaluation": EvaluationSpec}
 
 
 def _walk(node: Any) -> list[dict[str, Any]]:
@@ -61,7 +61,7 @@ def _examples() -> list[dict[str, Any]]:
 
 def test_examples_validate_against_models_and_crd_schemas() -> None:
     examples = _examples()
-    assert {d["kind"] for d in examples} == {"KnowledgeBase", "Adapter"}
+    assert {d["kind"] for d in examples} == set(SPECS)
     for document in examples:
         SPECS[document["kind"]].model_validate(document["spec"])
         jsonschema.Draft4Validator(_schema(document["kind"])).validate(document)
@@ -95,6 +95,22 @@ INVALID = [
     ("Adapter", {"baseModel": "m", "training": {"datasetRef": {}}}, "exactly one of configMap"),
     ("Adapter", {"baseModel": "m", "purpose": "chat", "source": {"path": "/a"}}, "purpose"),
     ("Adapter", {"baseModel": "m", "source": {"path": "relative/dir"}}, "path"),
+    ("Evaluation", {"questions": {"inline": [{"question": "q"}]}}, "knowledgeBase"),
+    ("Evaluation", {"knowledgeBase": "kb", "questions": {}}, "exactly one"),
+    (
+        "Evaluation",
+        {"knowledgeBase": "kb", "questions": {"configMap": {"name": "q"}}, "modes": ["rag", "rag"]},
+        "must not repeat",
+    ),
+    (
+        "Evaluation",
+        {
+            "knowledgeBase": "kb",
+            "questions": {"configMap": {"name": "q"}},
+            "prices": {"promptPer1k": -1},
+        },
+        "promptPer1k",
+    ),
 ]
 
 

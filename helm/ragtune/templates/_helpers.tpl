@@ -61,17 +61,20 @@ operator/ragtune_operator/permissions.py (the chart's test compares the two).
 */}}
 {{- define "ragtune.namespacedRules" -}}
 - apiGroups: ["ragtune.io"]
-  resources: ["knowledgebases", "adapters"]
+  resources: ["knowledgebases", "adapters", "evaluations"]
   verbs: ["patch"]
 - apiGroups: ["ragtune.io"]
-  resources: ["knowledgebases/status", "adapters/status"]
+  resources: ["knowledgebases/status", "adapters/status", "evaluations/status"]
   verbs: ["patch"]
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create"]
 - apiGroups: [""]
   resources: ["configmaps"]
-  verbs: ["get"]
+  verbs: ["get", "create", "patch"]
+- apiGroups: ["batch"]
+  resources: ["jobs"]
+  verbs: ["get", "create"]
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["list"]
@@ -87,16 +90,12 @@ operator/ragtune_operator/permissions.py (the chart's test compares the two).
 - apiGroups: ["ray.io"]
   resources: ["rayjobs"]
   verbs: ["get", "create"]
-{{- else }}
-- apiGroups: ["batch"]
-  resources: ["jobs"]
-  verbs: ["get", "create"]
 {{- end }}
 {{- end -}}
 
 {{- define "ragtune.watchRules" -}}
 - apiGroups: ["ragtune.io"]
-  resources: ["knowledgebases", "adapters"]
+  resources: ["knowledgebases", "adapters", "evaluations"]
   verbs: ["list", "watch"]
 {{- end -}}
 

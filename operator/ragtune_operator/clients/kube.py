@@ -1,5 +1,6 @@
 """Kubernetes API calls the operator makes besides kopf's own: apply rendered objects, read
-ConfigMaps, read the RayService KubeRay reports on and the training (Ray)Jobs' outcome.
+ConfigMaps, read the RayService KubeRay reports on and the training and evaluation Jobs'
+outcome.
 
 Sync (the official `kubernetes` client): kopf runs the sync handlers that call this in worker
 threads. Applying is idempotent: an object whose spec-hash annotation matches is not written.
@@ -73,7 +74,7 @@ def _call(what: str, operation: Any, *args: Any, **kwargs: Any) -> Any:
         raise KubeError(f"{what}: HTTP {error.status} {error.reason}: {error.body}") from error
 
 
-Kind = Literal["RayService", "RayJob", "Service", "Job"]
+Kind = Literal["RayService", "RayJob", "Service", "Job", "ConfigMap"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +118,15 @@ def _verbs(kind: Kind) -> _Verbs:
             ),
         )
     core = _core()
+    if kind == "ConfigMap":
+        return _Verbs(
+            get=lambda ns, name: core.read_namespaced_config_map(name, ns),
+            create=lambda ns, body: core.create_namespaced_config_map(ns, cast(Any, body)),
+            patch=lambda ns, name, body: core.patch_namespaced_config_map(
+                name, ns, body, _content_type=MERGE_PATCH
+            ),
+            delete=lambda ns, name: core.delete_namespaced_config_map(name, ns),
+        )
     return _Verbs(
         get=lambda ns, name: core.read_namespaced_service(name, ns),
         # The client serializes plain dicts as well as its model objects.
@@ -189,6 +199,8 @@ def termination_message(namespace: str, job_name: str) -> str:
     )
     messages: list[tuple[str, str]] = []
     for pod in pods.items if pods is not None else []:
+        if ((pod.metadata and pod.metadata.labels) or {}).get("job-name") != job_name:
+            continue  # the selector already chose these; an API that ignores it does not
         for status in (pod.status.container_statuses or []) if pod.status else []:
             done = status.state.terminated if status.state else None
             if done is not None and done.message:
