@@ -181,6 +181,7 @@ class ApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
 STATUS_KINDS = {
     (c.API_VERSION, c.KNOWLEDGE_BASE_KIND),
     (c.API_VERSION, c.ADAPTER_KIND),
+    (c.API_VERSION, c.EVALUATION_KIND),
     ("ray.io/v1", "RayService"),
 }
 

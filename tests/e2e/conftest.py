@@ -76,7 +76,11 @@ class Kube:
         return self.get(c.KNOWLEDGE_BASE_PLURAL, namespace, name)
 
     def create(self, body: dict[str, Any]) -> Any:
-        plural = {"KnowledgeBase": c.KNOWLEDGE_BASE_PLURAL, "Adapter": c.ADAPTER_PLURAL}
+        plural = {
+            c.KNOWLEDGE_BASE_KIND: c.KNOWLEDGE_BASE_PLURAL,
+            c.ADAPTER_KIND: c.ADAPTER_PLURAL,
+            c.EVALUATION_KIND: c.EVALUATION_PLURAL,
+        }
         namespace = body["metadata"]["namespace"]
         if body["kind"] == "ConfigMap":
             return self.core.create_namespaced_config_map(namespace, body)

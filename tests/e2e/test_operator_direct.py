@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 
 import kubernetes
 import pytest
+import yaml
 
 from ragtune.v1 import ragtune_pb2 as pb
 from ragtune_operator import conventions as c
@@ -36,7 +38,7 @@ from ragtune_serving.settings import Settings
 from ragtune_serving.stores.milvus_store import connect
 
 from .cluster import Cluster
-from .conftest import Kube, OperatorProcess, start_operator, stop_operator, wait_for
+from .conftest import Kube, OperatorProcess, kubectl, start_operator, stop_operator, wait_for
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -111,7 +113,7 @@ DOCS = {
 
 
 def test_a_knowledge_base_lives_and_dies_on_a_real_ray_cluster(
-    kube: Kube, operator: OperatorProcess, ray_stack: Settings, tone_adapter: Path
+    kube: Kube, operator: OperatorProcess, ray_stack: Settings, tone_adapter: Path, tmp_path: Path
 ) -> None:
     kube.create(
         {
@@ -223,6 +225,9 @@ def test_a_knowledge_base_lives_and_dies_on_a_real_ray_cluster(
     assert after and not set(after) & set(collections)
     assert any(e["reason"] == "ReindexChange" for e in kube.events(NAMESPACE, KB))
 
+    # An Evaluation of it runs `ragtune eval` in a Job; its summary lands in status.
+    _evaluate_in_a_job(kube, ray_stack, tmp_path)
+
     # Deleting it drops its collections and, as the last one, the Serve application.
     kube.delete(c.KNOWLEDGE_BASE_PLURAL, NAMESPACE, KB)
     wait_for(lambda: kube.kb(NAMESPACE, KB) is None, STEP_TIMEOUT_S, "the knowledge base gone")
@@ -237,6 +242,151 @@ def test_a_knowledge_base_lives_and_dies_on_a_real_ray_cluster(
         "the Serve application removed",
     )
     assert _kb_collections(ray_stack) == []
+
+
+EVALUATION = "handbook-modes"
+QUESTIONS = [
+    {"question": "How many days of paid leave do staff receive per year?", "answer": "31",
+     "documents": ["leave.md"]},
+    {"question": "What extension is the support desk?", "answer": "4410", "documents": ["desk.md"]},
+    {"question": "Who won the 1954 football world cup?"},
+]  # fmt: skip
+
+
+def _finish_job(kube: Kube, job: Any, message: str) -> None:
+    """Play the Job controller and kubelet: the pod ends with `message`, the Job succeeds."""
+    name = job.metadata.name
+    (container,) = job.spec.template.spec.containers
+    finished = datetime.now(UTC).isoformat()
+    terminated = {"exitCode": 0, "message": message, "finishedAt": finished}
+    kube.core.create_namespaced_pod(
+        NAMESPACE,
+        {
+            "metadata": {"name": f"{name}-x", "labels": {"job-name": name}},
+            "spec": {"containers": [{"name": container.name, "image": "x"}]},
+            "status": {
+                "containerStatuses": [
+                    {
+                        "name": container.name,
+                        "image": "x",
+                        "imageID": "",
+                        "ready": False,
+                        "restartCount": 0,
+                        "state": {"terminated": terminated},
+                    }
+                ]
+            },
+        },
+    )
+    batch = kubernetes.client.BatchV1Api(kube.api)
+    batch.patch_namespaced_job_status(name, NAMESPACE, {"status": {"succeeded": 1}})
+
+
+def _run_eval_job(kube: Kube, job: Any, work: Path) -> str:
+    """Run the Job's `ragtune eval` here, as its pod would, against the real gateway: the
+    questions from their ConfigMap, the output and the termination log in `work`. Returns
+    what the pod's termination message would hold."""
+    (container,) = job.spec.template.spec.containers
+    volume = next(v for v in job.spec.template.spec.volumes if v.name == "questions")
+    (item,) = volume.config_map.items
+    questions = work / "questions.jsonl"
+    questions.write_text(
+        kube.core.read_namespaced_config_map(volume.config_map.name, NAMESPACE).data[item.key]
+    )
+    command = list(container.command)
+    local = {
+        "--questions": str(questions),
+        "--out": str(work / "out"),
+        "--summary": str(work / "termination-log"),
+    }
+    for flag, path in local.items():
+        command[command.index(flag) + 1] = path
+    command[0] = str(Path(sys.executable).parent / "ragtune")
+    done = subprocess.run(
+        command,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=STEP_TIMEOUT_S,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return (work / "termination-log").read_text()
+
+
+def _evaluation_status(kube: Kube, phase: str, generation: int) -> dict[str, Any] | None:
+    status = (kube.get(c.EVALUATION_PLURAL, NAMESPACE, EVALUATION) or {}).get("status") or {}
+    done = status.get("phase") == phase and status.get("observedGeneration") == generation
+    return status if done else None
+
+
+def _evaluate_in_a_job(kube: Kube, stack: Settings, work: Path) -> None:
+    """An Evaluation, applied: a Job whose `ragtune eval` (run here for real) measures base
+    against rag; status holds the winners and every mode's numbers, a ConfigMap the report;
+    an edited spec runs again and rewrites the report; a finished one is not touched again."""
+    batch = kubernetes.client.BatchV1Api(kube.api)
+
+    def eval_job(generation: int) -> Any:
+        status = _evaluation_status(kube, "Running", generation)
+        return status and batch.read_namespaced_job(status["job"], NAMESPACE)
+
+    kube.create(
+        {
+            "apiVersion": c.API_VERSION,
+            "kind": c.EVALUATION_KIND,
+            "metadata": {"name": EVALUATION, "namespace": NAMESPACE},
+            "spec": {
+                "knowledgeBase": KB,
+                "modes": ["base", "rag"],
+                "questions": {"inline": QUESTIONS},
+                "maxTokens": 48,
+            },
+        }
+    )
+    job = wait_for(lambda: eval_job(1), STEP_TIMEOUT_S, "the evaluation Job")
+    (container,) = job.spec.template.spec.containers
+    assert container.command[:2] == ["ragtune", "eval"]
+    assert container.command[container.command.index("--address") + 1] == stack.address
+    _finish_job(kube, job, _run_eval_job(kube, job, work))
+
+    status = wait_for(
+        lambda: _evaluation_status(kube, "Succeeded", 1), STEP_TIMEOUT_S, "the evaluation done"
+    )
+    assert status["winners"]["quality"] == "rag"
+    results = {row["mode"]: row for row in status["results"]}
+    assert results["rag"]["correct"] > results["base"]["correct"]
+    assert results["rag"]["hit"] >= 0.5 and results["base"]["hit"] is None
+    assert results["rag"]["questions"] == 3
+    assert status["recommendation"][0].startswith("Quality: rag")
+    report = kube.core.read_namespaced_config_map(status["reportConfigMap"], NAMESPACE)
+    text = report.data["report.md"]
+    assert text.startswith(f"# Evaluation of {NAMESPACE}/{KB}")
+    assert "3 questions in spec.questions.inline" in text
+    assert "| rag |" in text and "- Quality: **rag**" in text
+    assert (work / "out" / "results.json").exists()
+
+    # A finished evaluation is left alone: nothing is written to it on later resyncs.
+    version = kube.get(c.EVALUATION_PLURAL, NAMESPACE, EVALUATION)["metadata"]["resourceVersion"]
+    time.sleep(5)  # two resync intervals
+    assert kube.get(c.EVALUATION_PLURAL, NAMESPACE, EVALUATION)["metadata"]["resourceVersion"] == (
+        version
+    )
+
+    # An edited spec runs anew, in a new Job, and rewrites the report.
+    kube.patch_spec(c.EVALUATION_PLURAL, NAMESPACE, EVALUATION, {"maxQuestions": 1})
+    again = wait_for(lambda: eval_job(2), STEP_TIMEOUT_S, "a second evaluation Job")
+    assert again.metadata.name != job.metadata.name
+    _finish_job(kube, again, _run_eval_job(kube, again, work))
+    status = wait_for(
+        lambda: _evaluation_status(kube, "Succeeded", 2), STEP_TIMEOUT_S, "the second run done"
+    )
+    assert {row["questions"] for row in status["results"]} == {1}
+    rewritten = kube.core.read_namespaced_config_map(status["reportConfigMap"], NAMESPACE)
+    assert rewritten.data["report.md"] != text
+    shown = kubectl(
+        kube.kubeconfig, "get", "rteval", EVALUATION, "-n", NAMESPACE, "-o", "yaml"
+    ).stdout
+    assert yaml.safe_load(shown)["status"]["winners"]["quality"] in ("base", "rag")
+    kube.delete(c.EVALUATION_PLURAL, NAMESPACE, EVALUATION)
 
 
 def test_direct_mode_trains_an_adapter_in_a_plain_job(
@@ -254,7 +404,16 @@ def test_direct_mode_trains_an_adapter_in_a_plain_job(
     )
     batch = kubernetes.client.BatchV1Api(kube.api)
     job = wait_for(
-        lambda: next(iter(batch.list_namespaced_job(NAMESPACE).items), None), 60, "the Job"
+        lambda: next(
+            (
+                j
+                for j in batch.list_namespaced_job(NAMESPACE).items
+                if j.metadata.name.startswith("ragtune-train-")
+            ),
+            None,
+        ),
+        60,
+        "the Job",
     )
     (container,) = job.spec.template.spec.containers
     assert container.command[:2] == ["ragtune", "train"]

@@ -173,6 +173,23 @@ def test_applied_examples_become_the_rayservice_a_kuberay_cluster_would_run(
     shown = yaml.safe_load(kubectl(kube.kubeconfig, "get", "kb", "handbook", "-o", "yaml").stdout)
     assert shown["status"]["phase"] == "Pending"
 
+    # The example Evaluation waits for its knowledge base: no Job while that is not Ready.
+    def evaluation_waiting() -> Any:
+        found = kube.get(c.EVALUATION_PLURAL, "default", "handbook-modes") or {}
+        conditions = (found.get("status") or {}).get("conditions") or []
+        return found["status"] if conditions else None
+
+    evaluation = wait_for(evaluation_waiting, 30, "the Evaluation's status")
+    assert evaluation["phase"] == "Pending"
+    (complete,) = evaluation["conditions"]
+    assert (complete["type"], complete["status"]) == ("Complete", "Unknown")
+    assert complete["reason"] == "WaitingForKnowledgeBase"
+    assert "handbook is Pending" in complete["message"]
+    batch = kubernetes.client.BatchV1Api(kube.api)
+    assert not [j for j in batch.list_namespaced_job("default").items if "eval" in j.metadata.name]
+    shown = kubectl(kube.kubeconfig, "get", "rteval", "handbook-modes", "-o", "yaml").stdout
+    assert yaml.safe_load(shown)["status"]["phase"] == "Pending"
+
 
 def test_kuberay_ready_moves_status_to_indexing_and_says_why_not_indexed(
     kube: Kube, operator: OperatorProcess
@@ -501,19 +518,25 @@ def test_the_operator_dashboard_has_data_in_a_real_prometheus(
             s["metric"]["kind"]
             for s in server.query("sum by (kind) (ragtune_operator_reconciles_total)")
         }
-    assert kinds == {c.KNOWLEDGE_BASE_KIND, c.ADAPTER_KIND}
+    assert kinds == {c.KNOWLEDGE_BASE_KIND, c.ADAPTER_KIND, c.EVALUATION_KIND}
 
 
 def test_the_operator_called_exactly_what_the_charts_rbac_grants(cluster: Cluster) -> None:
     """Every API call this module's operator made (kopf's and its own, told apart by user
     agent) is one the operator's permission list names, and it made every one of them: the
     chart grants that list (tests/unit/test_helm_chart.py), so nothing more, nothing less.
-    Last in the module, after the tests that drive every call."""
+    Last in the module, after the tests that drive every call. No knowledge base serves
+    here, so no evaluation starts: creating its Job and report are the direct mode module's
+    to show (the same in both modes)."""
     needed = permissions.required(OperatorSettings(), clusterwide=True)
     calls = cluster.api.operator_calls
-    assert {(call.group, call.resource, call.verb) for call in calls} == (
-        permissions.as_rules(needed)
-    )
+    made = {(call.group, call.resource, call.verb) for call in calls}
+    assert made <= permissions.as_rules(needed)
+    assert permissions.as_rules(needed) - made == {
+        ("batch", "jobs", "create"),
+        ("", "configmaps", "create"),
+        ("", "configmaps", "patch"),
+    }
     cluster_scoped = {(p.group, p.resource) for p in needed if p.cluster}
     for call in cluster.api.operator_calls:
         assert call.namespaced or (call.group, call.resource) in cluster_scoped, call
