@@ -63,6 +63,7 @@ crds: install
 	$(PY) -m ragtune_operator.crdgen
 
 bench: install
+	$(PY) benchmarks/bench_retrieval.py
 	$(PY) benchmarks/bench_local.py
 	$(PY) benchmarks/bench_engine.py
 

@@ -14,14 +14,11 @@ Writes benchmarks/results/<date>-<host>-local.json and .md. Run: `make bench`.
 
 from __future__ import annotations
 
-import ast
 import json
 import os
-import platform
 import socket
 import statistics
 import sys
-import sysconfig
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -31,6 +28,11 @@ from typing import Any
 import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import corpus
+from measure import machine, percentiles
 
 from ragtune.v1 import ragtune_pb2 as pb
 from ragtune_serving import local
@@ -49,64 +51,13 @@ E2E_QUERIES = 30
 E2E_MAX_TOKENS = 24
 
 
-def stdlib_documents(limit_chars: int) -> list[tuple[str, str]]:
-    """(module path, its docstrings joined): real prose from the standard library and the
-    installed packages (numpy, torch, transformers… document themselves at length)."""
-    roots = [Path(sysconfig.get_paths()["stdlib"]), Path(sysconfig.get_paths()["purelib"])]
-    documents: list[tuple[str, str]] = []
-    total = 0
-    paths = [(root, path) for root in roots for path in sorted(root.rglob("*.py"))]
-    for root, path in paths:
-        inside = path.relative_to(root).parts
-        if {"test", "tests", "idlelib", "site-packages"} & set(inside):
-            continue
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-        except (SyntaxError, UnicodeDecodeError):
-            continue
-        docs = [
-            ast.get_docstring(node) or ""
-            for node in ast.walk(tree)
-            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
-        ]
-        text = "\n\n".join(d for d in docs if len(d) > 80)
-        if len(text) > 400:
-            documents.append((path.relative_to(root).as_posix(), text))
-            total += len(text)
-        if total >= limit_chars:
-            break
-    return documents
-
-
-def percentiles(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    return {
-        "p50": round(float(np.percentile(ordered, 50)), 3),
-        "p99": round(float(np.percentile(ordered, 99)), 3),
-        "mean": round(statistics.fmean(ordered), 3),
-        "n": len(ordered),
-    }
-
-
-def machine() -> dict[str, Any]:
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return {
-        "host": socket.gethostname(),
-        "cores": os.cpu_count(),
-        "memory_gib": round(memory, 1),
-        "cpu": platform.processor() or platform.machine(),
-        "gpu": None,
-        "python": sys.version.split()[0],
-    }
-
-
 def _send(client: RagClient, batch: list[pb.Document]) -> int:
     reply = client.ingest(pb.IngestRequest(knowledge_base=KB, documents=batch))
     return int(reply.chunks_written)
 
 
 def ingest(client: RagClient) -> dict[str, Any]:
-    documents = stdlib_documents(limit_chars=6_000_000)
+    documents = corpus.documents(limit_chars=6_000_000)
     started = time.perf_counter()
     chunks = 0
     batch: list[pb.Document] = []

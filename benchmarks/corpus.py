@@ -1,0 +1,112 @@
+"""The benchmarks' corpus: real English prose that ships on every machine with Python — the
+docstrings of the standard library and of the installed packages (numpy, torch,
+transformers… document themselves at length) — cut into chunks by ragtune's own chunker.
+
+Random vectors would make every index look bad; these are what a docs knowledge base holds.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import random
+import sysconfig
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from ragtune_serving.rag.chunking import chunk_document, word_token_spans
+from ragtune_serving.rag.records import Chunk, TextDocument
+
+SKIPPED_DIRS = {"test", "tests", "idlelib", "site-packages"}
+
+
+def documents(limit_chars: int) -> list[tuple[str, str]]:
+    """(module path, its docstrings joined), up to about `limit_chars` characters in all, in a
+    fixed order (the same corpus on every run of the same installation)."""
+    roots = [Path(sysconfig.get_paths()["stdlib"]), Path(sysconfig.get_paths()["purelib"])]
+    found: list[tuple[str, str]] = []
+    total = 0
+    files = [(root, path) for root in roots for path in sorted(root.rglob("*.py"))]
+    for root, path in files:
+        if SKIPPED_DIRS & set(path.relative_to(root).parts):
+            continue
+        text = _docstrings(path)
+        if len(text) > 400:
+            found.append((path.relative_to(root).as_posix(), text))
+            total += len(text)
+        if total >= limit_chars:
+            break
+    return found
+
+
+def _docstrings(path: Path) -> str:
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (SyntaxError, UnicodeDecodeError, ValueError):
+        return ""
+    docs = [
+        ast.get_docstring(node) or ""
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+    ]
+    return "\n\n".join(d for d in docs if len(d) > 80)
+
+
+def chunks(count: int, *, size: int = 48, overlap: int = 8) -> list[Chunk]:
+    """The first `count` chunks of the corpus, cut by ragtune's chunker (word tokens)."""
+    out: list[Chunk] = []
+    for chunk in _all_chunks(size, overlap):
+        out.append(chunk)
+        if len(out) == count:
+            return out
+    raise RuntimeError(
+        f"the installed packages hold only {len(out)} chunks of docstrings, not {count}"
+    )
+
+
+def _all_chunks(size: int, overlap: int) -> Iterator[Chunk]:
+    for name, text in documents(limit_chars=10**10):
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        doc = TextDocument(id=name, text=text, content_hash=digest, source_uri=f"pydoc:{name}")
+        yield from chunk_document(doc, word_token_spans(text), size=size, overlap=overlap)
+
+
+def questions(texts: list[str], count: int, seed: int = 7) -> list[str]:
+    """Questions made from the first sentence of chunks drawn at random: realistic, and each
+    answerable from the corpus."""
+    picked = random.Random(seed).sample(range(len(texts)), count)
+    out = []
+    for index in picked:
+        sentence = texts[index].split(".")[0].strip().replace("\n", " ")
+        out.append(f"What does the documentation say about: {sentence[:160]}?")
+    return out
+
+
+CACHE = Path(__file__).resolve().parent / ".cache"
+
+
+def embeddings(texts: list[str], *, batch_size: int = 128) -> np.ndarray:
+    """The packaged embedding model's normalised vectors of `texts` (float32, N×384), cached in
+    benchmarks/.cache by a digest of the texts: on this 2-core machine the model embeds ~40-80
+    chunks/s, so a first run at 100k chunks takes most of an hour, later runs seconds."""
+    digest = hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:16]
+    path = CACHE / f"embeddings-{len(texts)}-{digest}.npy"
+    if path.exists():
+        return np.load(path)
+    from sentence_transformers import SentenceTransformer
+
+    from ragtune_serving.config import PACKAGED_EMBEDDING
+    from ragtune_serving.models import resolve_model
+
+    model = SentenceTransformer(resolve_model(PACKAGED_EMBEDDING).name_or_path, device="cpu")
+    vectors = np.asarray(
+        model.encode(
+            texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=True
+        ),
+        dtype=np.float32,
+    )
+    CACHE.mkdir(exist_ok=True)
+    np.save(path, vectors)
+    return vectors
