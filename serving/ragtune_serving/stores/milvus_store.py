@@ -259,7 +259,10 @@ class MilvusKnowledgeStore:
 
         Milvus keeps fresh rows in a growing segment that every search scans row by row (at
         9k rows, 280 ms against 6 ms once flushed). Each flush seals a segment with its own
-        index; every few flushes, an asynchronous compaction merges them again.
+        index; every few flushes a compaction is asked for, to merge them again (a Milvus
+        server runs it; Milvus Lite ignores the request and compacts by itself after flushes,
+        once four files of a size class pile up). A freshly sealed segment is searched by brute
+        force until its index is built in the background (Milvus Lite: ~80 s for 100k rows).
         """
         self._call(self._client.flush, info.collection)
         self._flushes[info.collection] = self._flushes.get(info.collection, 0) + 1
