@@ -55,9 +55,17 @@ def _docstrings(path: Path) -> str:
 
 
 def chunks(count: int, *, size: int = 48, overlap: int = 8) -> list[Chunk]:
-    """The first `count` chunks of the corpus, cut by ragtune's chunker (word tokens)."""
+    """The first `count` distinct chunks of the corpus, cut by ragtune's chunker (word tokens).
+
+    Distinct: installed packages repeat docstrings (vendored copies, overloads) and two chunks
+    of the same text tie in every search, which makes recall against exact search meaningless.
+    """
     out: list[Chunk] = []
+    seen: set[str] = set()
     for chunk in _all_chunks(size, overlap):
+        if chunk.text in seen:
+            continue
+        seen.add(chunk.text)
         out.append(chunk)
         if len(out) == count:
             return out
@@ -88,25 +96,35 @@ CACHE = Path(__file__).resolve().parent / ".cache"
 
 
 def embeddings(texts: list[str], *, batch_size: int = 128) -> np.ndarray:
-    """The packaged embedding model's normalised vectors of `texts` (float32, N×384), cached in
-    benchmarks/.cache by a digest of the texts: on this 2-core machine the model embeds ~40-80
-    chunks/s, so a first run at 100k chunks takes most of an hour, later runs seconds."""
-    digest = hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:16]
-    path = CACHE / f"embeddings-{len(texts)}-{digest}.npy"
-    if path.exists():
-        return np.load(path)
-    from sentence_transformers import SentenceTransformer
+    """The packaged embedding model's normalised vectors of `texts` (float32, N×384). Vectors
+    are cached by text in benchmarks/.cache (every text embedded once, whichever run asked):
+    on this 2-core machine the model embeds ~40-80 chunks/s, so a first run at 100k chunks
+    takes most of an hour, later runs seconds."""
+    known = _cached()
+    missing = sorted({t for t in texts if t not in known})
+    if missing:
+        from sentence_transformers import SentenceTransformer
 
-    from ragtune_serving.config import PACKAGED_EMBEDDING
-    from ragtune_serving.models import resolve_model
+        from ragtune_serving.config import PACKAGED_EMBEDDING
+        from ragtune_serving.models import resolve_model
 
-    model = SentenceTransformer(resolve_model(PACKAGED_EMBEDDING).name_or_path, device="cpu")
-    vectors = np.asarray(
-        model.encode(
-            texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=True
-        ),
-        dtype=np.float32,
-    )
-    CACHE.mkdir(exist_ok=True)
-    np.save(path, vectors)
-    return vectors
+        model = SentenceTransformer(resolve_model(PACKAGED_EMBEDDING).name_or_path, device="cpu")
+        vectors = np.asarray(
+            model.encode(
+                missing, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=True
+            ),
+            dtype=np.float32,
+        )
+        CACHE.mkdir(exist_ok=True)
+        digest = hashlib.sha256("\x00".join(missing).encode()).hexdigest()[:16]
+        np.savez(CACHE / f"embeddings-{digest}.npz", texts=np.asarray(missing), vectors=vectors)
+        known.update(zip(missing, vectors, strict=True))
+    return np.stack([known[t] for t in texts]).astype(np.float32)
+
+
+def _cached() -> dict[str, np.ndarray]:
+    known: dict[str, np.ndarray] = {}
+    for path in sorted(CACHE.glob("embeddings-*.npz")):
+        with np.load(path) as saved:
+            known.update(zip((str(t) for t in saved["texts"]), saved["vectors"], strict=True))
+    return known
