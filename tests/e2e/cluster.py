@@ -3,8 +3,9 @@
 The emulator stores objects and streams watches; it does no server-side logic of its own. What a
 real kube-apiserver does that the operator relies on is added here, in the tests only:
 metadata it stamps (uid, generation, resourceVersion, creationTimestamp, names from
-generateName), the status subresource split (a write to the object ignores `status`, a write to
-`/status` changes only `status`, `generation` moves only with `spec`). Finalizer-blocked
+generateName), label selectors on lists, the status subresource split (a write to the object
+ignores `status`, a write to `/status` changes only `status`, `generation` moves only with
+`spec`). Finalizer-blocked
 deletion is the emulator's own. It runs on its own event loop in a thread, so tests, kubectl and
 the operator (a separate process) all talk to it over real HTTP.
 """
@@ -131,6 +132,23 @@ class ApiServer(kmock.KubernetesEmulator):  # type: ignore[misc]
         for entry in listing["resources"]:
             if "/" in entry["name"]:
                 entry["shortNames"] = []
+        return listing
+
+    async def _serve_list(self, request: rendering.Request) -> Any:
+        # KMock lists every object of the resource; an API server honours `labelSelector`
+        # (the equality form, `k=v,k2=v2`, the only one the operator sends).
+        listing = await super()._serve_list(request)
+        selector = request.params.get("labelSelector")
+        if selector:
+            wanted = dict(part.split("=", 1) for part in selector.split(","))
+            listing["items"] = [
+                item
+                for item in listing["items"]
+                if all(
+                    ((item.get("metadata") or {}).get("labels") or {}).get(key) == value
+                    for key, value in wanted.items()
+                )
+            ]
         return listing
 
     def _stamp_new(self, body: dict[str, Any]) -> None:

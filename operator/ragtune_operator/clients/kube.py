@@ -199,8 +199,6 @@ def termination_message(namespace: str, job_name: str) -> str:
     )
     messages: list[tuple[str, str]] = []
     for pod in pods.items if pods is not None else []:
-        if ((pod.metadata and pod.metadata.labels) or {}).get("job-name") != job_name:
-            continue  # the selector already chose these; an API that ignores it does not
         for status in (pod.status.container_statuses or []) if pod.status else []:
             done = status.state.terminated if status.state else None
             if done is not None and done.message:
