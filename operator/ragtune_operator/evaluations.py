@@ -105,9 +105,11 @@ def _start(
         ),
         None,
     )
-    waiting = state.knowledge_base_waiting(kb_name, None if kb is None else kb.status)
-    if waiting is not None or kb is None:
-        return waiting or state.job_state(None, "")
+    status = None if kb is None else kb.status
+    waiting = state.knowledge_base_waiting(kb_name, status)
+    if waiting is not None:
+        return waiting
+    endpoint = str((status or {})["endpoint"])
     source = evaluation.spec.questions.config_map
     if source is not None:
         found = kube.config_map(evaluation.namespace, source.name)
@@ -121,5 +123,5 @@ def _start(
     inline = render.questions_config_map(evaluation)
     if inline is not None:
         kube.apply(inline)
-    kube.apply(render.evaluation_job(evaluation, str(kb.status["endpoint"]), cv.SETTINGS))
+    kube.apply(render.evaluation_job(evaluation, endpoint, cv.SETTINGS))
     return state.EvaluationState("Running", "JobCreated", "the evaluation Job was created")

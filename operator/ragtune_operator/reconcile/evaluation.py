@@ -3,7 +3,7 @@ left in its termination message; and the status fields its outcome fills. Pure."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from ragtune_operator.specs import (
@@ -94,7 +94,7 @@ def outcome_status(outcome: Outcome) -> dict[str, Any]:
     freshness, in the CRD's camelCase."""
     won = winners(outcome.summaries)
     results = [
-        ModeResult.model_validate(_fields(summary)).model_dump(by_alias=True)
+        ModeResult.model_validate(asdict(summary)).model_dump(by_alias=True)
         for summary in outcome.summaries
     ]
     fresh = [
@@ -106,16 +106,8 @@ def outcome_status(outcome: Outcome) -> dict[str, Any]:
     return {
         "results": results,
         "winners": (
-            None
-            if won is None
-            else EvaluationWinners(
-                quality=won.quality, latency=won.latency, cost=won.cost, format=won.format
-            ).model_dump(by_alias=True)
+            None if won is None else EvaluationWinners.model_validate(asdict(won)).model_dump()
         ),
         "recommendation": [line.replace("**", "") for line in recommend(outcome.summaries)],
         "freshness": fresh,
     }
-
-
-def _fields(summary: Any) -> dict[str, Any]:
-    return {name: getattr(summary, name) for name in summary.__dataclass_fields__}

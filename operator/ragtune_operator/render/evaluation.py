@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from ragtune_operator import conventions as c
-from ragtune_operator.render.objects import owned_by
+from ragtune_operator.render.objects import owned_metadata
 from ragtune_operator.render.rayservice import spec_hash
 from ragtune_operator.render.training import SECURITY_CONTEXT, TERMINATION_LOG
 from ragtune_operator.settings import OperatorSettings
@@ -58,13 +58,20 @@ def questions_source(evaluation: EvaluationResource) -> str:
     return f"ConfigMap {source.name}, key {source.key}"
 
 
+def questions_config_map_name(evaluation: EvaluationResource) -> str:
+    """The ConfigMap of inline questions (one per spec, like the Job)."""
+    return f"{job_name(evaluation)}-questions"
+
+
 def _owned(evaluation: EvaluationResource, name: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "namespace": evaluation.namespace,
-        "labels": _labels(evaluation),
-        "ownerReferences": owned_by(c.EVALUATION_KIND, evaluation.name, evaluation.uid),
-    }
+    return owned_metadata(
+        c.EVALUATION_KIND,
+        evaluation.name,
+        evaluation.uid,
+        name=name,
+        namespace=evaluation.namespace,
+        labels=_labels(evaluation),
+    )
 
 
 def _labels(evaluation: EvaluationResource) -> dict[str, str]:
@@ -87,7 +94,7 @@ def questions_config_map(evaluation: EvaluationResource) -> dict[str, Any] | Non
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": _owned(evaluation, f"{job_name(evaluation)}-questions"),
+        "metadata": _owned(evaluation, questions_config_map_name(evaluation)),
         "data": {QUESTIONS_FILE: "\n".join(lines) + "\n"},
     }
 
@@ -95,7 +102,7 @@ def questions_config_map(evaluation: EvaluationResource) -> dict[str, Any] | Non
 def _questions_volume(evaluation: EvaluationResource) -> dict[str, Any]:
     source = evaluation.spec.questions.config_map
     name, key = (
-        (f"{job_name(evaluation)}-questions", QUESTIONS_FILE)
+        (questions_config_map_name(evaluation), QUESTIONS_FILE)
         if source is None
         else (source.name, source.key)
     )

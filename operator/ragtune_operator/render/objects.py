@@ -20,3 +20,15 @@ def owned_by(kind: str, name: str, uid: str) -> list[dict[str, Any]]:
             "blockOwnerDeletion": True,
         }
     ]
+
+
+def owned_metadata(
+    kind: str, owner: str, uid: str, *, name: str, namespace: str, labels: dict[str, str]
+) -> dict[str, Any]:
+    """`metadata` of an object a custom resource (`kind` named `owner`) controls."""
+    return {
+        "name": name,
+        "namespace": namespace,
+        "labels": labels,
+        "ownerReferences": owned_by(kind, owner, uid),
+    }

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ragtune_operator import conventions as c
-from ragtune_operator.render.objects import owned_by
+from ragtune_operator.render.objects import owned_metadata
 from ragtune_operator.settings import OperatorSettings
 from ragtune_operator.specs import AdapterResource, AdapterSpec
 
@@ -110,12 +110,14 @@ def _run(adapter: AdapterResource, settings: OperatorSettings) -> _Run:
 
 
 def _metadata(adapter: AdapterResource) -> dict[str, Any]:
-    return {
-        "name": job_name(adapter),
-        "namespace": adapter.namespace,
-        "labels": _labels(adapter),
-        "ownerReferences": owned_by(c.ADAPTER_KIND, adapter.name, adapter.uid),
-    }
+    return owned_metadata(
+        c.ADAPTER_KIND,
+        adapter.name,
+        adapter.uid,
+        name=job_name(adapter),
+        namespace=adapter.namespace,
+        labels=_labels(adapter),
+    )
 
 
 def _labels(adapter: AdapterResource) -> dict[str, str]:

@@ -171,7 +171,6 @@ class Outcome:
 
 
 MODE_COLUMNS = tuple(ModeSummary.__dataclass_fields__)
-FRESH_COLUMNS = ("mode", "seconds", "timeout_s", "last_answer")
 
 
 def _rounded(value: object) -> object:
