@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -32,7 +31,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import corpus
-from measure import machine, percentiles
+from measure import machine, percentiles, write_results
 
 from ragtune.v1 import ragtune_pb2 as pb
 from ragtune_serving import local
@@ -43,7 +42,6 @@ from ragtune_serving.rag.kbnames import parse_kb_ref
 from ragtune_serving.settings import Settings
 from ragtune_serving.stores.milvus_store import MilvusKnowledgeStore
 
-RESULTS = Path(__file__).resolve().parent / "results"
 KB = "bench/stdlib"
 TARGET_CHUNKS = 10_000
 SEARCH_QUERIES = 300
@@ -225,10 +223,7 @@ def main() -> int:
         "retrieval": retrieved,
         "end_to_end": e2e,
     }
-    RESULTS.mkdir(exist_ok=True)
-    stem = f"{now:%Y-%m-%d}-{socket.gethostname()}-local"
-    (RESULTS / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / f"{stem}.md").write_text(markdown(result))
+    write_results("local", now, result, markdown(result))
     print(markdown(result))
     return 0
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -32,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import corpus
 import peers
-from measure import machine, percentiles, recall_at
+from measure import machine, percentiles, recall_at, write_results
 
 from ragtune_serving import local
 from ragtune_serving.config import PACKAGED_EMBEDDING
@@ -40,7 +39,6 @@ from ragtune_serving.rag.kbnames import parse_kb_ref
 from ragtune_serving.rag.records import Chunk, IndexSettings
 from ragtune_serving.stores.milvus_store import MilvusKnowledgeStore
 
-RESULTS = Path(__file__).resolve().parent / "results"
 K = 10
 WRITE_BATCH = 2000
 
@@ -223,10 +221,7 @@ def main() -> int:
         "queries": options.queries,
         "tiers": tiers,
     }
-    RESULTS.mkdir(exist_ok=True)
-    stem = RESULTS / f"{now:%Y-%m-%d}-{socket.gethostname()}-retrieval"
-    stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
-    stem.with_suffix(".md").write_text(markdown(result))
+    stem = write_results("retrieval", now, result, markdown(result))
     chart(result, stem.with_suffix(".png"))
     print(markdown(result))
     return 0

@@ -8,6 +8,7 @@ Random vectors would make every index look bad; these are what a docs knowledge 
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import random
 import sysconfig
@@ -122,7 +123,9 @@ def embeddings(texts: list[str], *, batch_size: int = 128) -> np.ndarray:
     return np.stack([known[t] for t in texts]).astype(np.float32)
 
 
+@functools.cache
 def _cached() -> dict[str, np.ndarray]:
+    """Every cached vector by text, read once per process (embeddings() adds new ones)."""
     known: dict[str, np.ndarray] = {}
     for path in sorted(CACHE.glob("embeddings-*.npz")):
         with np.load(path) as saved:

@@ -1,16 +1,22 @@
-"""What every benchmark reports alike: the machine, latency percentiles, recall."""
+"""What every benchmark reports alike: the machine, latency percentiles, recall, and where
+its results go."""
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import socket
 import statistics
 import sys
 from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def percentiles(values: Sequence[float]) -> dict[str, float]:
@@ -46,3 +52,13 @@ def machine() -> dict[str, Any]:
         "gpu": gpu,
         "python": sys.version.split()[0],
     }
+
+
+def write_results(name: str, when: datetime, result: dict[str, Any], markdown: str) -> Path:
+    """Write results/<date>-<host>-<name>.json and .md; returns that path without suffix,
+    for the files a benchmark adds (charts)."""
+    RESULTS.mkdir(exist_ok=True)
+    stem = RESULTS / f"{when:%Y-%m-%d}-{socket.gethostname()}-{name}"
+    stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+    stem.with_suffix(".md").write_text(markdown)
+    return stem
