@@ -112,8 +112,8 @@ def start_milvus(settings: Settings, say: Say = print) -> None:
     data = (settings.home / "milvus").resolve()
     log = settings.home / "logs" / "milvus.log"
     command = [
-        sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data),
-        "--host", "127.0.0.1", "--port", str(settings.milvus_port),
+        sys.executable, "-m", "ragtune_serving.stores.milvuslite", "server",
+        "--data-dir", str(data), "--host", "127.0.0.1", "--port", str(settings.milvus_port),
     ]  # fmt: skip
     pid = _spawn(command, log)
     (settings.home / "milvus.pid").write_text(str(pid))
