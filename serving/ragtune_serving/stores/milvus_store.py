@@ -58,9 +58,14 @@ def connect(uri: str, *, token: str = "", timeout_s: float = 10.0) -> MilvusClie
 class MilvusKnowledgeStore:
     """Create, fill, search and empty the Milvus collections of knowledge bases."""
 
-    def __init__(self, uri: str, *, token: str = "", timeout_s: float = 10.0) -> None:
+    def __init__(
+        self, uri: str, *, token: str = "", timeout_s: float = 10.0, search_ef: int = SEARCH_EF
+    ) -> None:
+        """`search_ef`: HNSW candidate list per dense search (raised to top_k when smaller):
+        higher finds more of the true nearest chunks, at more latency."""
         self._uri = uri
         self._timeout = timeout_s
+        self._search_ef = search_ef
         try:
             self._client = connect(uri, token=token, timeout_s=timeout_s)
         except Exception as error:
@@ -289,7 +294,7 @@ class MilvusKnowledgeStore:
         filter_expression: str = "",
     ) -> list[Hit]:
         """Top-k chunks: dense cosine search, or dense + BM25 fused with RRF when hybrid."""
-        dense_params = {"metric_type": "COSINE", "params": {"ef": max(SEARCH_EF, top_k)}}
+        dense_params = {"metric_type": "COSINE", "params": {"ef": max(self._search_ef, top_k)}}
         query_vector = [float(x) for x in vector]
         if not info.settings.hybrid:
             results = self._call(
