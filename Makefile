@@ -64,8 +64,9 @@ crds: install
 
 bench: install
 	$(PY) benchmarks/bench_retrieval.py
-	$(PY) benchmarks/bench_local.py
-	$(PY) benchmarks/bench_engine.py
+	$(PY) benchmarks/bench_service.py
+	$(PY) benchmarks/bench_engine.py --rounds 1
+	$(PY) benchmarks/aggregate.py
 
 clean:
 	rm -rf $(VENV) .ragtune .mypy_cache .ruff_cache .pytest_cache
