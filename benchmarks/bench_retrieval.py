@@ -3,6 +3,10 @@ real text, side by side in one run with Chroma (embedded, in the peers' own virt
 exact search in numpy (`argpartition`, the floor): p50/p99 latency of a top-10 search and
 recall@10 against exact.
 
+Tuning, before and after in the same run: ragtune's Milvus Lite server (the launcher in
+stores/milvuslite.py) beside one that keeps Milvus Lite's own search path, and the HNSW search
+ef swept on ragtune's collection (the retriever's ef first).
+
 The corpus is docstrings of the installed packages cut by ragtune's chunker (corpus.py),
 embedded by the packaged model (cached in benchmarks/.cache). Queries are questions made from
 chunks' first sentences, embedded the same way; every path searches the same vectors.
@@ -14,12 +18,13 @@ Writes benchmarks/results/<date>-<host>-retrieval.json, .md and .png. Run:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,10 +42,14 @@ from ragtune_serving import local
 from ragtune_serving.config import PACKAGED_EMBEDDING
 from ragtune_serving.rag.kbnames import parse_kb_ref
 from ragtune_serving.rag.records import Chunk, IndexSettings
-from ragtune_serving.stores.milvus_store import MilvusKnowledgeStore
+from ragtune_serving.stores import milvuslite
+from ragtune_serving.stores.milvus_store import SEARCH_EF, MilvusKnowledgeStore
 
 K = 10
 WRITE_BATCH = 2000
+RAGTUNE = "ragtune, Milvus Lite HNSW (ef {ef})"
+STOCK = "before: Milvus Lite's own search path (ef {ef})"
+EF_SWEEP = (16, 32, 128)  # the retriever's ef is SEARCH_EF; these are tried beside it
 
 
 def exact(matrix: np.ndarray, queries: np.ndarray) -> tuple[list[list[int]], list[float]]:
@@ -62,8 +71,12 @@ def milvus(
     vectors: np.ndarray,
     texts: list[str],
     queries: np.ndarray,
-) -> dict[str, Any]:
-    """ragtune's store, as ingestion writes it and the retriever searches it."""
+    *,
+    label: str,
+    efs: Sequence[int],
+) -> dict[str, dict[str, Any]]:
+    """ragtune's store, as ingestion writes it and the retriever searches it: one row per ef
+    tried on the same collection (the retriever's first)."""
     store = MilvusKnowledgeStore(uri, timeout_s=600)
     settings = IndexSettings(48, 8, hybrid=False, embedding_model=PACKAGED_EMBEDDING)
     info = store.create(parse_kb_ref(f"bench/{name}"), settings, vectors.shape[1])
@@ -78,14 +91,22 @@ def milvus(
     store._client.release_collection(info.collection)
     store._client.load_collection(info.collection)
     position = {chunk.id: i for i, chunk in enumerate(chunks)}
-    store.search(info, queries[0].tolist(), texts[0], top_k=K)  # load, warm up
-    found, latencies = [], []
-    for query, text in zip(queries, texts, strict=True):
-        started = time.perf_counter()
-        hits = store.search(info, query.tolist(), text, top_k=K)
-        latencies.append((time.perf_counter() - started) * 1000)
-        found.append([position[h.chunk_id] for h in hits])
-    return {"build_s": round(built_s, 1), "latencies_ms": latencies, "found": found}
+    rows = {}
+    for ef in efs:
+        searcher = MilvusKnowledgeStore(uri, timeout_s=600, search_ef=ef)
+        searcher.search(info, queries[0].tolist(), texts[0], top_k=K)  # load, warm up
+        found, latencies = [], []
+        for query, text in zip(queries, texts, strict=True):
+            started = time.perf_counter()
+            hits = searcher.search(info, query.tolist(), text, top_k=K)
+            latencies.append((time.perf_counter() - started) * 1000)
+            found.append([position[h.chunk_id] for h in hits])
+        rows[label.format(ef=ef)] = {
+            "build_s": round(built_s, 1),
+            "latencies_ms": latencies,
+            "found": found,
+        }
+    return rows
 
 
 def chroma(
@@ -106,16 +127,18 @@ def chroma(
 
 
 def tier(
-    uri: str, chunks: list[Chunk], vectors: np.ndarray, questions: list[str],
+    uris: dict[str, str], chunks: list[Chunk], vectors: np.ndarray, questions: list[str],
     query_vectors: np.ndarray, work: Path,
 ) -> dict[str, Any]:  # fmt: skip
     size = len(chunks)
     truth, exact_ms = exact(vectors, query_vectors)
     rows = {"numpy exact (floor)": {"latencies_ms": exact_ms, "found": truth, "build_s": 0.0}}
     print(f"  {size}: Milvus…", flush=True)
-    rows["ragtune, Milvus Lite HNSW"] = milvus(
-        uri, f"r{size}", chunks, vectors, questions, query_vectors
-    )
+    search = (chunks, vectors, questions, query_vectors)
+    efs = (SEARCH_EF, *EF_SWEEP)
+    rows.update(milvus(uris["ragtune"], f"r{size}", *search, label=RAGTUNE, efs=efs))
+    print(f"  {size}: Milvus Lite, stock search…", flush=True)
+    rows.update(milvus(uris["stock"], f"s{size}", *search, label=STOCK, efs=(SEARCH_EF,)))
     print(f"  {size}: Chroma…", flush=True)
     rows["Chroma HNSW"] = chroma(vectors, [c.text for c in chunks], query_vectors, work)
     return {
@@ -189,6 +212,20 @@ def chart(result: dict[str, Any], path: Path) -> None:
     pyplot.close(figure)
 
 
+@contextlib.contextmanager
+def _environment(name: str, value: str | None) -> Iterator[None]:
+    """`name` set to `value` (or unset) meanwhile."""
+    before = os.environ.pop(name, None)
+    if value is not None:
+        os.environ[name] = value
+    try:
+        yield
+    finally:
+        os.environ.pop(name, None)
+        if before is not None:
+            os.environ[name] = before
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="10000,100000")
@@ -200,25 +237,30 @@ def main() -> int:
     texts = [c.text for c in chunks]
     vectors = corpus.embeddings(texts)
     work = Path(tempfile.mkdtemp(prefix="ragtune-bench-retrieval-"))
-    settings = local.isolated_settings(work / "home")
-    (settings.home / "logs").mkdir(parents=True, exist_ok=True)
-    local.start_milvus(settings)
+    servers = {name: local.isolated_settings(work / name) for name in ("ragtune", "stock")}
+    for name, settings in servers.items():
+        (settings.home / "logs").mkdir(parents=True, exist_ok=True)
+        # the launcher keeps Milvus Lite's own search path when asked to: the "before"
+        with _environment(milvuslite.STOCK_ENV, "1" if name == "stock" else None):
+            local.start_milvus(settings)
+    uris = {name: settings.effective_milvus_uri for name, settings in servers.items()}
     tiers = []
     try:
         for size in sizes:
             questions = corpus.questions(texts[:size], options.queries)
             query_vectors = corpus.embeddings(questions)
-            uri = settings.effective_milvus_uri
-            found = tier(uri, chunks[:size], vectors[:size], questions, query_vectors, work)
+            found = tier(uris, chunks[:size], vectors[:size], questions, query_vectors, work)
             tiers.append(found)
             print(json.dumps(tiers[-1]["paths"]), flush=True)
     finally:
-        local.stop(settings)
+        for settings in servers.values():
+            local.stop(settings)
     now = datetime.now(UTC)
     result = {
         "date": now.strftime("%Y-%m-%d"),
         "machine": machine(),
         "queries": options.queries,
+        "retriever": RAGTUNE.format(ef=SEARCH_EF),
         "tiers": tiers,
     }
     stem = write_results("retrieval", now, result, markdown(result))

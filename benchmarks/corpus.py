@@ -8,9 +8,13 @@ Random vectors would make every index look bad; these are what a docs knowledge 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import hashlib
+import importlib.metadata
+import json
 import random
+import sys
 import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,7 +64,31 @@ def chunks(count: int, *, size: int = 48, overlap: int = 8) -> list[Chunk]:
 
     Distinct: installed packages repeat docstrings (vendored copies, overloads) and two chunks
     of the same text tie in every search, which makes recall against exact search meaningless.
+    Kept in benchmarks/.cache for the same installed packages and chunker (parsing every
+    installed module takes about two minutes here).
     """
+    cached = CACHE / f"chunks-{count}-{size}-{overlap}-{_installation()}.json"
+    if cached.exists():
+        return [Chunk(**fields) for fields in json.loads(cached.read_text())]
+    found = _distinct_chunks(count, size, overlap)
+    CACHE.mkdir(exist_ok=True)
+    cached.write_text(json.dumps([dataclasses.asdict(chunk) for chunk in found]))
+    return found
+
+
+def _installation() -> str:
+    """A digest of what the corpus is made from: Python, the installed distributions and
+    ragtune's chunker."""
+    from ragtune_serving.rag import chunking
+
+    parts = [sys.version, Path(chunking.__file__).read_text()]
+    parts += sorted(
+        f"{d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions()
+    )
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def _distinct_chunks(count: int, size: int, overlap: int) -> list[Chunk]:
     out: list[Chunk] = []
     seen: set[str] = set()
     for chunk in _all_chunks(size, overlap):
