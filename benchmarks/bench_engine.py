@@ -26,6 +26,10 @@ from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from rawgenerate import RawGenerate
+
 from ragtune_serving.config import PACKAGED_GENERATOR
 from ragtune_serving.engines.base import SamplingParams, Usage
 from ragtune_serving.engines.transformers_engine import TransformersEngine
@@ -45,41 +49,10 @@ PROMPTS = [
 ]
 
 
-class _RawGenerate:
-    """Plain `model.generate`, one prompt at a time: the peer."""
-
-    def __init__(self) -> None:
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        model_ref = resolve_model(PACKAGED_GENERATOR)
-        self._tokenizer = AutoTokenizer.from_pretrained(
-            model_ref.name_or_path, gguf_file=model_ref.gguf_file
-        )
-        self._model = AutoModelForCausalLM.from_pretrained(
-            model_ref.name_or_path, gguf_file=model_ref.gguf_file, dtype=torch.float32
-        ).eval()
-
-    def rate(self, prompt: str, tokens: int) -> float:
-        """Tokens/s of one answer."""
-        import torch
-
-        ids = self._tokenizer.apply_chat_template(
-            [{"role": "user", "content": prompt}],
-            add_generation_prompt=True,
-            return_tensors="pt",
-            return_dict=True,
-        )["input_ids"]
-        started = time.perf_counter()
-        with torch.inference_mode():
-            out = self._model.generate(
-                ids,
-                attention_mask=torch.ones_like(ids),
-                max_new_tokens=tokens,
-                do_sample=False,
-                pad_token_id=self._tokenizer.eos_token_id,
-            )
-        return float(out.shape[1] - ids.shape[1]) / (time.perf_counter() - started)
+def _raw_rate(raw: RawGenerate, prompt: str, tokens: int) -> float:
+    """Tokens/s of one raw answer."""
+    new, seconds = raw.answer([{"role": "user", "content": prompt}], tokens)
+    return new / seconds
 
 
 async def _answer(engine: TransformersEngine, prompt: str, tokens: int) -> int:
@@ -123,13 +96,13 @@ async def _clients(engine: TransformersEngine, tokens: int, clients: int) -> flo
 def _rates(tokens: int, rounds: int, threads: int) -> dict[str, float]:
     """Medians of the three ways, measured in turn within each round so that a slower minute
     of this machine weighs on all three alike."""
-    raw = _RawGenerate()
+    raw = RawGenerate()
     engine = TransformersEngine(resolve_model(PACKAGED_GENERATOR), device="cpu", threads=threads)
     asyncio.run(_answer(engine, "warm up", 4))
     measured: dict[str, list[float]] = {name: [] for name in RATES}
     try:
         for _ in range(rounds):
-            measured["raw"] += [raw.rate(prompt, tokens) for prompt in PROMPTS]
+            measured["raw"] += [_raw_rate(raw, prompt, tokens) for prompt in PROMPTS]
             measured["engine_1"] += asyncio.run(_one_at_a_time(engine, tokens))
             measured["clients_1"].append(asyncio.run(_clients(engine, tokens, 1)))
             measured["clients_8"].append(asyncio.run(_clients(engine, tokens, 8)))

@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import corpus
 import peers
 from measure import machine, percentiles, write_results
+from rawgenerate import RawGenerate
 
 from ragtune.v1 import ragtune_pb2 as pb
 from ragtune_serving import cli, local
@@ -198,40 +199,20 @@ def end_to_end(client: RagClient, questions: list[str], max_tokens: int) -> dict
 def raw_generate(settings: Settings, questions: list[str], max_tokens: int) -> dict[str, Any]:
     """`model.generate` on the prompt ragtune builds for each question (same hits, same chat
     template, greedy), in this process: generation with no serving around it."""
-    import torch
     from sentence_transformers import SentenceTransformer
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     store = MilvusKnowledgeStore(settings.effective_milvus_uri)
     info = store.describe(parse_kb_ref(KB))
     assert info is not None
     embedder = SentenceTransformer(resolve_model(PACKAGED_EMBEDDING).name_or_path, device="cpu")
-    generator = resolve_model(PACKAGED_GENERATOR)
-    tokenizer = AutoTokenizer.from_pretrained(generator.name_or_path, gguf_file=generator.gguf_file)
-    model = AutoModelForCausalLM.from_pretrained(
-        generator.name_or_path, gguf_file=generator.gguf_file, dtype=torch.float32
-    ).eval()
+    model = RawGenerate()
     latencies = []
     for number, question in enumerate([questions[0], *questions]):
         vector = embedder.encode(question, normalize_embeddings=True).tolist()
         hits = store.search(info, vector, question, top_k=DEFAULTS.top_k)
-        ids = tokenizer.apply_chat_template(
-            build_rag_messages(question, hits),
-            add_generation_prompt=True,
-            return_tensors="pt",
-            return_dict=True,
-        )["input_ids"]
-        started = time.perf_counter()
-        with torch.inference_mode():
-            model.generate(
-                ids,
-                attention_mask=torch.ones_like(ids),
-                max_new_tokens=max_tokens,
-                do_sample=False,
-                pad_token_id=tokenizer.eos_token_id,
-            )
+        _, seconds = model.answer(build_rag_messages(question, hits), max_tokens)
         if number:  # the first is a warm-up
-            latencies.append((time.perf_counter() - started) * 1000)
+            latencies.append(seconds * 1000)
     return {"generate": percentiles(latencies)}
 
 
