@@ -7,6 +7,7 @@ import pickle
 
 import grpc
 import pytest
+from ray.serve.exceptions import BackPressureError
 
 from ragtune.v1 import ragtune_pb2 as pb
 from ragtune_serving.errors import (
@@ -233,3 +234,14 @@ def test_unary_lets_cancellation_through() -> None:
     with pytest.raises(asyncio.CancelledError):
         asyncio.run(unary(context, pb.KnowledgeBase, operation))
     assert context.codes == []
+
+
+def test_a_full_deployment_queue_is_resource_exhausted() -> None:
+    full = BackPressureError(num_queued_requests=64, max_queued_requests=64)
+    found = domain_error(WrappedTaskError(full))
+    assert isinstance(found, ResourceExhausted)
+    assert "max_queued_requests=64" in str(found)
+    context = RecordingContext()
+    fail(context, WrappedTaskError(full))
+    assert context.codes == [grpc.StatusCode.RESOURCE_EXHAUSTED]
+    assert "at capacity" in context.details[0]

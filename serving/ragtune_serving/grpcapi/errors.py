@@ -8,6 +8,7 @@ from typing import Protocol, TypeVar
 
 import grpc
 from google.protobuf.message import Message
+from ray.serve.exceptions import BackPressureError
 
 from ragtune_serving.errors import (
     DocumentRefused,
@@ -58,12 +59,16 @@ def http_status(error: BaseException) -> int:
 
 
 def domain_error(error: BaseException) -> RagtuneError | None:
-    """The RagtuneError behind `error`, unwrapping Ray's RayTaskError (`.cause`) and chains."""
+    """The RagtuneError behind `error`, unwrapping Ray's RayTaskError (`.cause`) and chains.
+    A deployment's full queue (Serve's BackPressureError, met by the gateway calling a busy
+    deployment) is ResourceExhausted, as a full gateway queue is for the proxy."""
     seen: set[int] = set()
     current: BaseException | None = error
     found: RagtuneError | None = None
     while current is not None and id(current) not in seen:
         seen.add(id(current))
+        if isinstance(current, BackPressureError):
+            found = ResourceExhausted(f"the service is at capacity, retry later: {current}")
         if isinstance(current, RagtuneError):
             found = current  # keep unwrapping: Ray's wrapper is a RagtuneError subclass too
         cause = getattr(current, "cause", None)
