@@ -119,35 +119,35 @@ def search_with_index(
             changed.add(number)
         masks[number][row] = False
 
-    # The memtable's newest version of each key, against the segments' newest.
+    # A memtable row (one per key: the memtable keeps only each key's newest) hides the
+    # segments' version of its key when it is newer.
     mt_seq_list = [int(s) for s in mt_seqs.tolist()] if mt_pks else []
-    mt_newest: dict[Any, int] = {}
     for key, seq in zip(mt_pks, mt_seq_list, strict=True):
-        if seq > mt_newest.get(key, -1):
-            mt_newest[key] = seq
-    for key, seq in mt_newest.items():
         found = winners.newest.get(key)
         if found is not None and found[0] < seq:
             hide(found[1], found[2])
 
-    # Deletes newer than the version they would otherwise leave visible.
-    deletes: dict[Any, int] = dict(delta_index._map)
-    for key, entry in memtable.delete_index_snapshot().items():
-        if entry[0] > deletes.get(key, -1):
-            deletes[key] = entry[0]
-    for key, deleted in deletes.items():
-        found = winners.newest.get(key)
-        if found is not None and deleted > found[0] and masks[found[1]][found[2]]:
-            hide(found[1], found[2])
+    # Deletes newer than the version they would otherwise leave visible: the flushed ones
+    # (`delta_index`, already a copy made for this search) and the memtable's own.
+    flushed_deletes: dict[Any, int] = delta_index._map
+    mt_deletes: dict[Any, int] = {
+        key: entry[0] for key, entry in memtable.delete_index_snapshot().items()
+    }
+
+    def deleted_after(key: Any) -> int:
+        return max(flushed_deletes.get(key, -1), mt_deletes.get(key, -1))
+
+    for deletes in (flushed_deletes, mt_deletes):
+        for key, deleted in deletes.items():
+            found = winners.newest.get(key)
+            if found is not None and deleted > found[0] and masks[found[1]][found[2]]:
+                hide(found[1], found[2])
 
     mt_mask = np.zeros(len(mt_pks), dtype=bool)
     for position, (key, seq) in enumerate(zip(mt_pks, mt_seq_list, strict=True)):
         segment_newest = winners.newest.get(key)
-        if mt_newest[key] != seq or (segment_newest is not None and segment_newest[0] > seq):
-            continue
-        if deletes.get(key, -1) > seq:
-            continue
-        mt_mask[position] = True
+        newer_in_segments = segment_newest is not None and segment_newest[0] > seq
+        mt_mask[position] = not newer_in_segments and deleted_after(key) <= seq
 
     seg_filters: dict[int, np.ndarray] = {}
     mt_filter: np.ndarray | None = None
