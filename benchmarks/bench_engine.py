@@ -8,19 +8,19 @@ Tokens/s of the transformers engine at 1 and 8 concurrent requests (batched), an
   a single burst of 8 questions at once is reported beside it;
 * engine overhead: the engine at one request over raw `generate` (target ≥ 0.9×).
 
-    python benchmarks/bench_engine.py [--tokens 64] [--rounds 3] [--out benchmarks/results]
+    python benchmarks/bench_engine.py [--tokens 64] [--rounds 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import statistics
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from measure import write_results
 from rawgenerate import RawGenerate
 
 from ragtune_serving.config import PACKAGED_GENERATOR
@@ -116,16 +117,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     options = parser.parse_args()
     import torch
 
     threads = os.cpu_count() or 1
     torch.set_num_threads(threads)
     rates = _rates(options.tokens, options.rounds, threads)
+    now = datetime.now(UTC)
     report: dict[str, Any] = {
         "machine": f"{platform.node()}: {threads} CPU cores, {platform.machine()}, no GPU",
-        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "when": f"{now:%Y-%m-%d %H:%M} UTC",
         "torch": torch.__version__,
         "tokens": options.tokens,
         "rounds": options.rounds,
@@ -142,9 +143,6 @@ def main() -> int:
         "batching_ratio_8_vs_1 >= 3": report["batching_ratio_8_vs_1"] >= 3,
         "engine_vs_raw >= 0.9": report["engine_vs_raw"] >= 0.9,
     }
-    stem = f"{time.strftime('%Y-%m-%d')}-{platform.node() or 'host'}-engine"
-    options.out.mkdir(parents=True, exist_ok=True)
-    (options.out / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
     lines = [
         f"# Generation engine on CPU — {report['machine']}",
         "",
@@ -166,7 +164,7 @@ def main() -> int:
         f"{report['engine_vs_raw']}× (target ≥ 0.9×).",
         "",
     ]
-    (options.out / f"{stem}.md").write_text("\n".join(lines))
+    write_results("engine", now, report, "\n".join(lines))
     print("\n".join(lines))
     return 0
 
