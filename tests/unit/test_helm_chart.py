@@ -1,6 +1,6 @@
 """The Helm chart, through Helm's own engine (helm-python-sdk bundles Helm's Go SDK): lint,
 render with the defaults and with every toggle, validate each object against the Kubernetes
-API schemas, and cross-check RBAC against what the operator calls.
+API schemas, and cross-check RBAC and the gRPC Ingress against what the operator renders.
 
 Lint is strict. Its one finding is expected and stays: the optional KubeRay and Milvus
 dependency charts are not vendored, `helm dependency build` fetches them (network needed).
@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from ragtune_operator import permissions
+from ragtune_operator.render import rayservice
 from ragtune_operator.settings import ENV_PREFIX, load_settings
 from ragtune_operator.specs import KnowledgeBaseSpec
 
@@ -42,6 +43,13 @@ EVERY_TOGGLE: dict[str, Any] = {
     "podAnnotations": {"x": "y"},
     "nodeSelector": {"kubernetes.io/os": "linux"},
     "tolerations": [{"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"}],
+    "grpcIngress": {
+        "enabled": True,
+        "className": "nginx",
+        "host": "{namespace}.rag.example.com",
+        "tls": {"secretName": "rag-tls"},
+        "annotations": {"cert-manager.io/cluster-issuer": "letsencrypt"},
+    },
 }
 DIRECT = {
     "watchNamespaces": ["team-a"],
@@ -219,6 +227,12 @@ def test_dashboards_ship_as_configmaps_for_grafanas_sidecar() -> None:
         ({"metrics": {"port": 0}}, "port"),
         ({"operator": {"extraEnv": {"PATH": "/tmp"}}}, "PATH.*RAGTUNE_OPERATOR_"),
         ({"unknownKey": 1}, "unknownKey"),
+        ({"grpcIngress": {"enabled": "yes"}}, "/grpcIngress/enabled"),
+        ({"grpcIngress": {"namespaces": "team-a"}}, "/grpcIngress/namespaces"),
+        ({"grpcIngress": {"tls": {"secretName": 3}}}, "/grpcIngress/tls/secretName"),
+        ({"grpcIngress": {"annotations": {"a": 1}}}, "/grpcIngress/annotations"),
+        ({"grpcIngress": {"tls": {"secret": "rag-tls"}}}, "secret"),
+        ({"grpcIngress": {"host": "https://rag.example.com"}}, "/grpcIngress/host"),
     ],
 )
 def test_the_values_schema_refuses_bad_values_naming_them(
@@ -244,3 +258,145 @@ def test_notes_say_what_to_apply_next_and_the_example_is_a_valid_knowledge_base(
     assert "examples/knowledgebase.yaml" in notes and "ragtune ask" in notes
     example = yaml.safe_load((CHART / "examples" / "knowledgebase.yaml").read_text())
     KnowledgeBaseSpec.model_validate(example["spec"])
+
+
+def _rbac_rules(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    roles = _by_kind(objects, "ClusterRole") + _by_kind(objects, "Role")
+    return [rule for role in roles for rule in role["rules"]]
+
+
+@pytest.mark.parametrize("combination", list(COMBINATIONS))
+def test_rbac_names_every_group_resource_and_verb_and_never_lists_or_watches_secrets(
+    combination: str,
+) -> None:
+    """Listing or watching Secrets reads every Secret of a namespace; a wildcard grants what
+    nobody reviewed. Reading one named Secret (`get`) is the most a rule may do with them."""
+    objects = render(COMBINATIONS[combination])
+    rules = _rbac_rules(objects)
+    if combination != "off":  # rbac.create: false renders none
+        assert rules
+    for rule in rules:
+        for field in ("apiGroups", "resources", "verbs", "nonResourceURLs"):
+            assert not any("*" in item for item in rule.get(field, [])), rule
+    on_secrets = {
+        verb for group, resource, verb in _granted(rules) if (group, resource) == ("", "secrets")
+    }
+    assert not on_secrets & {"list", "watch", "*"}
+    for clusterwide in (True, False):  # and the operator's own list, which the chart mirrors
+        needed = permissions.as_rules(
+            permissions.required(load_settings({}), clusterwide=clusterwide)
+        )
+        assert not any("*" in part for rule in needed for part in rule)
+        assert not {v for g, r, v in needed if (g, r) == ("", "secrets")} & {"list", "watch"}
+
+
+def _grpc_ingress(**overrides: Any) -> dict[str, Any]:
+    return {"enabled": True, "host": "{namespace}.rag.example.com", **overrides}
+
+
+def test_the_grpc_ingress_is_off_by_default() -> None:
+    defaults = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert defaults["grpcIngress"]["enabled"] is False
+    for combination in ("defaults", "direct", "off"):
+        assert _by_kind(render(COMBINATIONS[combination]), "Ingress") == []
+
+
+@pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
+@pytest.mark.parametrize("grpc_port", [None, 9443])
+def test_the_grpc_ingress_fronts_the_service_the_operator_renders_in_each_namespace(
+    grpc_port: int | None, kube_version: str
+) -> None:
+    """One Ingress per listed namespace, on that namespace's host, whose backend is the gRPC
+    Service and port the operator renders there, the operator's port setting changed or not."""
+    extra_env = {f"{ENV_PREFIX}GRPC_PORT": str(grpc_port)} if grpc_port else {}
+    objects = render(
+        {
+            "grpcIngress": _grpc_ingress(namespaces=["team-a", "team-b"], className="nginx"),
+            "operator": {"extraEnv": extra_env},
+        }
+    )
+    settings, _ = _operator_settings(objects)
+    assert settings.grpc_port == (grpc_port or 9000)
+    ingresses = _by_kind(objects, "Ingress")
+    assert sorted(i["metadata"]["namespace"] for i in ingresses) == ["team-a", "team-b"]
+    for ingress in ingresses:
+        kubernetes_validate.validate(ingress, kube_version, strict=True)
+        assert ingress["apiVersion"] == "networking.k8s.io/v1"
+        namespace = ingress["metadata"]["namespace"]
+        service = rayservice.grpc_service(namespace, [], settings)
+        spec = ingress["spec"]
+        assert spec["ingressClassName"] == "nginx"
+        (rule,) = spec["rules"]
+        assert rule["host"] == f"{namespace}.rag.example.com"
+        (path,) = rule["http"]["paths"]
+        assert path["path"] == "/" and path["pathType"] in ("Prefix", "ImplementationSpecific")
+        backend = path["backend"]["service"]
+        assert backend["name"] == service["metadata"]["name"]
+        (port,) = [
+            p
+            for p in service["spec"]["ports"]
+            if p["name"] == backend["port"].get("name")
+            or p["port"] == backend["port"].get("number")
+        ]
+        assert port["port"] == settings.grpc_port and port["appProtocol"] == "grpc"
+
+
+def test_the_grpc_ingress_defaults_to_the_watched_namespaces_and_nginxs_grpc_annotation() -> None:
+    objects = render(
+        {"watchNamespaces": ["team-a"], "grpcIngress": _grpc_ingress(host="rag.example.com")}
+    )
+    (ingress,) = _by_kind(objects, "Ingress")
+    assert ingress["metadata"]["namespace"] == "team-a"
+    assert ingress["spec"]["rules"][0]["host"] == "rag.example.com"
+    assert "ingressClassName" not in ingress["spec"]  # the cluster's default class
+    grpc = {"nginx.ingress.kubernetes.io/backend-protocol": "GRPC"}
+    assert ingress["metadata"]["annotations"] == grpc
+    # The user's annotations merge with the default; null drops it.
+    merged = render(
+        {"watchNamespaces": ["team-a"], "grpcIngress": _grpc_ingress(annotations={"x": "y"})}
+    )
+    assert _by_kind(merged, "Ingress")[0]["metadata"]["annotations"] == {**grpc, "x": "y"}
+    dropped = render(
+        {
+            "watchNamespaces": ["team-a"],
+            "grpcIngress": _grpc_ingress(annotations={**dict.fromkeys(grpc), "x": "y"}),
+        }
+    )
+    assert _by_kind(dropped, "Ingress")[0]["metadata"]["annotations"] == {"x": "y"}
+
+
+@pytest.mark.parametrize("secret_name", ["", "rag-tls"])
+def test_the_grpc_ingress_terminates_tls_for_its_host_iff_a_secret_is_named(
+    secret_name: str,
+) -> None:
+    values = {
+        "grpcIngress": _grpc_ingress(
+            namespaces=["team-a", "team-b"], tls={"secretName": secret_name}
+        )
+    }
+    ingresses = _by_kind(render(values), "Ingress")
+    assert len(ingresses) == 2
+    for ingress in ingresses:
+        host = f"{ingress['metadata']['namespace']}.rag.example.com"
+        if secret_name:
+            assert ingress["spec"]["tls"] == [{"hosts": [host], "secretName": secret_name}]
+        else:
+            assert "tls" not in ingress["spec"]
+
+
+@pytest.mark.parametrize(
+    ("values", "says"),
+    [
+        ({"watchNamespaces": ["team-a"], "grpcIngress": {"enabled": True}},
+         "grpcIngress.host is required when grpcIngress.enabled is true"),
+        ({"grpcIngress": _grpc_ingress()},
+         r"grpcIngress.namespaces \(or watchNamespaces\) must list the namespaces"),
+        ({"grpcIngress": _grpc_ingress(host="rag.example.com", namespaces=["team-a", "team-b"])},
+         r"serves one namespace but 2 are listed: put \{namespace\} in it"),
+    ],
+)  # fmt: skip
+def test_an_enabled_grpc_ingress_it_cannot_route_is_refused(
+    values: dict[str, Any], says: str
+) -> None:
+    with pytest.raises(helm_python.HelmError, match=says):
+        render(values)
