@@ -35,6 +35,7 @@ from ragtune_operator.specs import (
     KnowledgeBaseResource,
     KnowledgeBaseSpec,
 )
+from ragtune_serving.config import KnowledgeBaseAccess
 
 SETTINGS: OperatorSettings = load_settings()
 APP_NAME = "ragtune"  # the Serve application's name (build_serve_config's default)
@@ -137,13 +138,51 @@ def validation_message(error: ValidationError) -> str:
     return f"spec.{where}: {first['msg']}"
 
 
+def read_access(
+    namespace: str, kbs: Iterable[KnowledgeBaseResource]
+) -> dict[str, KnowledgeBaseAccess]:
+    """Knowledge base name → the bearer token its `access.tokenSecretRef` names (as a
+    digest), for those whose Secret holds a non-empty token (surrounding whitespace, as a
+    file's last newline, is not part of it). Read on every reconcile, so a rotated token
+    takes effect at the next resync."""
+    found = {}
+    for kb in kbs:
+        token = kb_token(namespace, kb.spec)
+        if token:
+            found[kb.name] = KnowledgeBaseAccess.for_token(token)
+    return found
+
+
+def kb_token(namespace: str, spec: KnowledgeBaseSpec) -> str | None:
+    """The bearer token a knowledge base requires (the operator sends it with its own calls
+    to the gateway for it), or None when it requires none or its Secret holds none."""
+    ref = spec.access.token_secret_ref
+    if ref is None:
+        return None
+    return (kube.secret_value(namespace, ref.name, ref.key) or "").strip() or None
+
+
+def kb_token_or_none(namespace: str, spec: KnowledgeBaseSpec | dict[str, Any]) -> str | None:
+    """kb_token, for calls that go on without it: an unreadable Secret or spec makes the
+    gateway answer UNAUTHENTICATED, which the caller reports."""
+    try:
+        parsed = KnowledgeBaseSpec.model_validate(spec)
+        return kb_token(namespace, parsed)
+    except (ValidationError, kube.KubeError):
+        return None
+
+
 def apply_namespace(
     namespace: str, kb_index: kopf.Index[str, Seen], adapter_index: kopf.Index[str, Seen]
 ) -> serveconfig.ServePlan:
     """Plan the namespace and make the cluster serve that plan; returns the plan."""
     kbs, invalid = parse_kbs(namespace, kb_index.get(namespace, []))
     adapter_list = parse_adapters(namespace, adapter_index.get(namespace, []))
-    plan = serveconfig.plan(kbs, SETTINGS, adapter_list)
+    try:
+        access = read_access(namespace, kbs)
+    except kube.KubeError as error:
+        raise kopf.TemporaryError(f"reading access tokens: {error}", delay=10) from error
+    plan = serveconfig.plan(kbs, SETTINGS, adapter_list, access)
     plan.refused.update(invalid)
     served = [kb for kb in kbs if kb.name in plan.served]
     with _lock(_namespace_locks, namespace):
@@ -254,10 +293,11 @@ def _converge(
         status.update(endpoint=None, adapters=[])
     else:
         serving = _serving(namespace)
-        if serving.status == "True":
-            _observe(namespace, name, plan, status)
         spec = KnowledgeBaseSpec.model_validate(observed.spec)
-        indexed = _index(observed, namespace, spec, serving, before, status, body, logger)
+        token = kb_token_or_none(namespace, spec)
+        if serving.status == "True":
+            _observe(namespace, name, plan, status, token)
+        indexed = _index(observed, namespace, spec, serving, before, status, body, logger, token)
         status["endpoint"] = _endpoint(namespace)
     facts = st.Facts(observed.generation, refused, serving, indexed, plan.pending.get(name, ()))
     conditions = st.conditions(facts, before.get("conditions") or [], now())
@@ -282,6 +322,7 @@ def _index(
     status: dict[str, Any],
     body: kopf.Body,
     logger: kopf.Logger,
+    token: str | None,
 ) -> st.Verdict:
     """Ingest when the documents or index settings changed since the last ingest, or when
     Milvus lost what was ingested (it reports no documents while the sources have some)."""
@@ -312,7 +353,9 @@ def _index(
         "settings": settings,
     }
     try:
-        reply = gateway.ingest(SETTINGS.gateway_for(namespace), request, SETTINGS.request_timeout_s)
+        reply = gateway.ingest(
+            SETTINGS.gateway_for(namespace), request, SETTINGS.request_timeout_s, token
+        )
     except gateway.GatewayUnreachable as error:
         return st.Verdict("False", "GatewayUnreachable", str(error))
     except gateway.GatewayError as error:
@@ -320,7 +363,7 @@ def _index(
     _ingested[observed.uid] = digest
     status["indexedDigest"] = digest
     status["lastIngested"] = now()
-    _observe(namespace, name, None, status)
+    _observe(namespace, name, None, status, token)
     message = _ingest_summary(reply)
     logger.info("ingested %s/%s: %s", namespace, name, message)
     kopf.info(body, reason="Ingested", message=message)
@@ -351,12 +394,16 @@ def _counts(status: dict[str, Any]) -> str:
 
 
 def _observe(
-    namespace: str, name: str, plan: serveconfig.ServePlan | None, status: dict[str, Any]
+    namespace: str,
+    name: str,
+    plan: serveconfig.ServePlan | None,
+    status: dict[str, Any],
+    token: str | None,
 ) -> None:
     """Counts (and, given the plan, the adapters a probe succeeded through) as the serving side
     reports them; a knowledge base that does not exist there yet has no documents."""
     try:
-        info = gateway.describe(SETTINGS.gateway_for(namespace), namespace, name)
+        info = gateway.describe(SETTINGS.gateway_for(namespace), namespace, name, token=token)
     except gateway.GatewayError as error:
         if error.code == "NOT_FOUND":
             status.update(documents=0, chunks=0)
@@ -382,7 +429,8 @@ def drop(namespace: str, name: str, body: kopf.Body, retry: int, indexes: Indexe
         kopf.info(body, reason="Retained", message="retainPolicy Retain: the collection stays")
     elif observed.status.get("indexedDigest"):
         try:
-            existed = gateway.drop(SETTINGS.gateway_for(namespace), namespace, name)
+            token = kb_token_or_none(namespace, observed.spec)
+            existed = gateway.drop(SETTINGS.gateway_for(namespace), namespace, name, token=token)
         except (gateway.GatewayUnreachable, gateway.GatewayError) as error:
             if retry < SETTINGS.drop_retries:
                 raise kopf.TemporaryError(

@@ -19,7 +19,12 @@ from ragtune_operator.clients import kube
 from ragtune_operator.reconcile import evaluation as state
 from ragtune_operator.reconcile import status as st
 from ragtune_operator.render import evaluation as render
-from ragtune_operator.specs import EvaluationResource, EvaluationSpec
+from ragtune_operator.specs import (
+    EvaluationResource,
+    EvaluationSpec,
+    KnowledgeBaseSpec,
+    SecretKeyRef,
+)
 from ragtune_serving.evaluation.report import markdown
 
 FINISHED = ("Succeeded", "Failed")
@@ -123,5 +128,14 @@ def _start(
     inline = render.questions_config_map(evaluation)
     if inline is not None:
         kube.apply(inline)
-    kube.apply(render.evaluation_job(evaluation, endpoint, cv.SETTINGS))
+    token = _token_secret(kb.spec if kb is not None else {})
+    kube.apply(render.evaluation_job(evaluation, endpoint, cv.SETTINGS, token))
     return state.EvaluationState("Running", "JobCreated", "the evaluation Job was created")
+
+
+def _token_secret(kb_spec: dict[str, Any]) -> SecretKeyRef | None:
+    """The Secret key holding the knowledge base's bearer token, if it requires one."""
+    try:
+        return KnowledgeBaseSpec.model_validate(kb_spec).access.token_secret_ref
+    except ValidationError:
+        return None

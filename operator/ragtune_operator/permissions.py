@@ -72,6 +72,12 @@ def required(settings: OperatorSettings, *, clusterwide: bool) -> list[Permissio
         ),
         Permission("", "events", ("create",), "events on the custom resources"),
         Permission("", "configmaps", ("get",), "ConfigMap sources, datasets and questions"),
+        Permission(
+            "",
+            "secrets",
+            ("get",),
+            "a KnowledgeBase's bearer token, read by the name its spec gives (never listed)",
+        ),
         *EVALUATION_RUNS,
         Permission("", "pods", ("list",), "a finished Job's pod's termination message"),
     ]

@@ -50,13 +50,18 @@ def adapter_status(
         served.append(
             replace(adapter, artifact=cv.artifact_of(adapter, {**observed.status, **trained}))
         )
-        plan = serveconfig.plan(kbs, cv.SETTINGS, served)
+        try:
+            access = cv.read_access(namespace, kbs)
+        except kube.KubeError:
+            access = {}  # knowledge bases that need a token then count as not served
+        plan = serveconfig.plan(kbs, cv.SETTINGS, served, access)
         users = sorted(kb for kb, names in plan.uses.items() if name in names)
         if state is not None and state.phase != "Trained":
             verdict = st.Verdict("False", state.reason, state.message)
             phase = {"Pending": "Pending", "Training": "Training"}.get(state.phase, "Failed")
         else:
-            verdict, phase = _verdict(namespace, name, users)
+            tokens = {kb.name: cv.kb_token_or_none(namespace, kb.spec) for kb in kbs}
+            verdict, phase = _verdict(namespace, name, users, tokens)
             if state is not None and verdict.status != "True":
                 verdict = st.Verdict(
                     verdict.status, verdict.reason, f"{state.message}; {verdict.message}"
@@ -98,12 +103,16 @@ def _training(adapter: AdapterResource, status: dict[str, Any]) -> training_stat
     return training_state.training_state({"kind": kind, **job}, message, now)
 
 
-def _verdict(namespace: str, name: str, users: list[str]) -> tuple[st.Verdict, str]:
+def _verdict(
+    namespace: str, name: str, users: list[str], tokens: dict[str, str | None]
+) -> tuple[st.Verdict, str]:
     if not users:
         message = "no served knowledge base references it; it loads when one does"
         return st.Verdict("False", "Unused", message), "Pending"
     try:
-        info = gateway.describe(cv.SETTINGS.gateway_for(namespace), namespace, users[0])
+        info = gateway.describe(
+            cv.SETTINGS.gateway_for(namespace), namespace, users[0], token=tokens.get(users[0])
+        )
     except (gateway.GatewayUnreachable, gateway.GatewayError) as error:
         message = f"the serving replicas cannot be asked yet: {error}"
         return st.Verdict("False", "Loading", message), "Pending"

@@ -41,7 +41,7 @@ from ragtune_serving.grpcapi.codec import MODE_PROTOS
 from ragtune_serving.models import ModelNotFound
 from ragtune_serving.serveconfig import METRICS_PORT
 from ragtune_serving.settings import Settings, load_settings
-from ragtune_serving.training.datasets import PURPOSES, parse_lines
+from ragtune_serving.training.datasets import PURPOSES, parse_jsonl
 from ragtune_serving.training.trainer import METRICS_FILE, TrainingOptions, read_metrics, train
 
 T = TypeVar("T")
@@ -289,7 +289,7 @@ def _top(options: argparse.Namespace, settings: Settings) -> int:
         knowledge_base=options.kb, interval_seconds=options.interval, max_updates=options.count
     )
     clear = "\x1b[H\x1b[2J" if sys.stdout.isatty() else ""
-    with RagClient(settings.address) as client:
+    with RagClient(settings.address, token=settings.token) as client:
         try:
             for snapshot in client.watch_latency(request):
                 print(clear + latency_table(snapshot), flush=True)
@@ -324,7 +324,7 @@ def _metrics_exporter(options: argparse.Namespace, settings: Settings) -> int:
 
 
 def _status(options: argparse.Namespace, settings: Settings) -> int:
-    with RagClient(settings.address, timeout_s=10) as client:
+    with RagClient(settings.address, token=settings.token, timeout_s=10) as client:
         if not client.healthy():
             raise CommandError(
                 f"ragtune is not serving at {settings.address}; start it with `ragtune serve`"
@@ -361,11 +361,11 @@ def _operator(options: argparse.Namespace, settings: Settings) -> int:
 
 def _train(options: argparse.Namespace, settings: Settings) -> int:
     try:
-        lines = options.data.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
+        data = options.data.read_bytes()
+    except OSError as error:
         raise CommandError(f"cannot read the dataset {options.data}: {error}") from error
     try:
-        dataset = parse_lines(lines, options.purpose)
+        dataset = parse_jsonl(data, options.purpose)
         training = TrainingOptions(
             purpose=options.purpose,
             base_model=options.base,
@@ -404,14 +404,14 @@ def _ingest(options: argparse.Namespace, settings: Settings) -> int:
     files = list(_files(options.paths))
     if not files:
         raise CommandError("no files found in " + ", ".join(map(str, options.paths)))
-    with RagClient(settings.address) as client:
+    with RagClient(settings.address, token=settings.token) as client:
         counts = ingest_files(client, options.kb, files, prune=options.prune, hybrid=options.hybrid)
     print(", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n))
     return 0
 
 
 def _ask(options: argparse.Namespace, settings: Settings) -> int:
-    with RagClient(settings.address) as client:
+    with RagClient(settings.address, token=settings.token) as client:
         if options.json:
             reply = _call(client.query, _query_request(options))
             print(json.dumps(json_format.MessageToDict(reply), indent=2))
@@ -435,7 +435,7 @@ def _eval(options: argparse.Namespace, settings: Settings) -> int:
         freshness_timeout_s=options.freshness_timeout,
         summary=options.summary,
     )
-    with RagClient(settings.address) as client:
+    with RagClient(settings.address, token=settings.token) as client:
         try:
             evaluate.evaluate(client, plan)
         except ClientError as error:
@@ -446,7 +446,7 @@ def _eval(options: argparse.Namespace, settings: Settings) -> int:
 
 
 def _delete(options: argparse.Namespace, settings: Settings) -> int:
-    with RagClient(settings.address) as client:
+    with RagClient(settings.address, token=settings.token) as client:
         reply = _call(client.delete_documents, options.kb, options.document_ids)
     print(f"deleted {len(reply.deleted)} documents ({reply.chunks_deleted} chunks)")
     for missing in reply.not_found:
@@ -457,7 +457,7 @@ def _delete(options: argparse.Namespace, settings: Settings) -> int:
 def _demo(options: argparse.Namespace, settings: Settings) -> int:
     if not options.corpus.is_dir():
         raise CommandError(f"sample corpus {options.corpus} not found; run from the repository")
-    with RagClient(settings.address) as client:
+    with RagClient(settings.address, token=settings.token) as client:
         if not client.healthy():
             try:
                 local.start(settings)

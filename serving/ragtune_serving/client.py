@@ -33,9 +33,12 @@ class ClientError(RuntimeError):
 class RagClient:
     """RagService over one channel; methods raise ClientError with the server's message."""
 
-    def __init__(self, address: str, *, timeout_s: float = 300.0) -> None:
+    def __init__(self, address: str, *, timeout_s: float = 300.0, token: str | None = None) -> None:
+        """`token`: the bearer token sent with every RagService call (health goes without)."""
         self.address = address
         self._timeout = timeout_s
+        token = (token or "").strip()  # a Secret's file often ends with a newline
+        self._metadata = [("authorization", f"Bearer {token}")] if token else []
         self._channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
         stub: Any = pb_grpc.RagServiceStub  # generated code is untyped
         self._stub: Any = stub(self._channel)
@@ -69,7 +72,9 @@ class RagClient:
 
     def query_stream(self, request: pb.QueryRequest) -> Iterator[pb.QueryStreamResponse]:
         try:
-            yield from self._stub.QueryStream(request, timeout=self._timeout)
+            yield from self._stub.QueryStream(
+                request, timeout=self._timeout, metadata=self._metadata
+            )
         except grpc.RpcError as error:
             raise _client_error(error, self.address) from error
 
@@ -95,13 +100,13 @@ class RagClient:
 
     def watch_latency(self, request: pb.WatchLatencyRequest) -> Iterator[pb.LatencySnapshot]:
         try:
-            yield from self._stub.WatchLatency(request)
+            yield from self._stub.WatchLatency(request, metadata=self._metadata)
         except grpc.RpcError as error:
             raise _client_error(error, self.address) from error
 
     def _call(self, method: Callable[..., R], request: Message) -> R:
         try:
-            return method(request, timeout=self._timeout)
+            return method(request, timeout=self._timeout, metadata=self._metadata)
         except grpc.RpcError as error:
             raise _client_error(error, self.address) from error
 

@@ -8,6 +8,7 @@ this module without Ray or torch.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -136,12 +137,32 @@ class DeclaredAdapters(_Args):
     )
 
 
+class KnowledgeBaseAccess(_Args):
+    """Who may call a knowledge base: holders of one bearer token, kept as its SHA-256 digest
+    so that the token itself appears in no Serve config."""
+
+    token_sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="hex SHA-256 of the token")
+
+    @classmethod
+    def for_token(cls, token: str) -> KnowledgeBaseAccess:
+        return cls(token_sha256=token_digest(token))
+
+
+def token_digest(token: str) -> str:
+    """The digest a KnowledgeBaseAccess keeps for `token`."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
 class GatewayUserConfig(_Args):
-    """The gateway's Serve `user_config`: each knowledge base's declared adapters ("ns/name" →
-    adapters). Here rather than in AppArgs so that pointing a knowledge base at another adapter
-    reconfigures the gateway instead of restarting every replica."""
+    """The gateway's Serve `user_config`: each knowledge base's declared adapters and access
+    ("ns/name" → ...). Here rather than in AppArgs so that pointing a knowledge base at another
+    adapter, or rotating its token, reconfigures the gateway instead of restarting replicas."""
 
     knowledge_bases: dict[str, DeclaredAdapters] = Field(default_factory=dict)
+    access: dict[str, KnowledgeBaseAccess] = Field(
+        default_factory=dict,
+        description="Knowledge bases that require a bearer token; the others are open.",
+    )
 
 
 class KnowledgeBaseDefaults(_Args):

@@ -41,6 +41,10 @@ class Unavailable(RagtuneError):
     """A dependency (Milvus, a model replica) cannot be reached; retrying later may work."""
 
 
+class Unauthenticated(RagtuneError):
+    """The knowledge base requires a bearer token and the request has none, or a wrong one."""
+
+
 class ResourceExhausted(RagtuneError):
     """The service is at capacity; back off and retry."""
 

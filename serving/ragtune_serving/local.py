@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ragtune_serving import metricsexport, raydashboard
-from ragtune_serving.config import AdapterArgs, AppArgs, MilvusArgs
+from ragtune_serving.config import AdapterArgs, AppArgs, KnowledgeBaseAccess, MilvusArgs
 from ragtune_serving.serveconfig import MODEL_ENV, build_serve_config
 from ragtune_serving.settings import Settings
 
@@ -58,15 +58,16 @@ def start(
     args: AppArgs | None = None,
     say: Say = print,
     adapters: Mapping[str, AdapterArgs] | None = None,
+    access: Mapping[str, KnowledgeBaseAccess] | None = None,
 ) -> None:
-    """Start Milvus Lite and Ray if needed, then deploy (or update) the application and its
-    adapters."""
+    """Start Milvus Lite and Ray if needed, then deploy (or update) the application, its
+    adapters and which knowledge bases require a bearer token ("ns/name" → access)."""
     settings.home.mkdir(parents=True, exist_ok=True)
     (settings.home / "logs").mkdir(exist_ok=True)
     start_milvus(settings, say)
     start_metrics(settings, say)
     start_ray(settings, say)
-    deploy(settings, args or app_args(settings), say, adapters)
+    deploy(settings, args or app_args(settings), say, adapters, access)
 
 
 def metrics_dir(settings: Settings) -> Path:
@@ -150,12 +151,16 @@ def start_ray(settings: Settings, say: Say = print) -> None:
 
 
 def serve_config(
-    settings: Settings, args: AppArgs, adapters: Mapping[str, AdapterArgs] | None = None
+    settings: Settings,
+    args: AppArgs,
+    adapters: Mapping[str, AdapterArgs] | None = None,
+    access: Mapping[str, KnowledgeBaseAccess] | None = None,
 ) -> dict[str, Any]:
     """The Serve config the local stack deploys: loopback proxies on the settings' ports."""
     return build_serve_config(
         args,
         adapters=adapters,
+        access=access,
         app_name=APP_NAME,
         grpc_port=settings.grpc_port,
         http_port=settings.http_port,
@@ -169,9 +174,10 @@ def deploy(
     args: AppArgs,
     say: Say = print,
     adapters: Mapping[str, AdapterArgs] | None = None,
+    access: Mapping[str, KnowledgeBaseAccess] | None = None,
 ) -> None:
     """Deploy the application through the dashboard and wait until it runs."""
-    config = serve_config(settings, args, adapters)
+    config = serve_config(settings, args, adapters, access)
     say("Serve: deploying gateway, embedder, retriever and generator (first start loads models)")
     try:
         raydashboard.put_config(settings.dashboard_url, config)

@@ -19,6 +19,7 @@ from ragtune_serving.config import (
     AppArgs,
     DeclaredAdapters,
     GatewayUserConfig,
+    KnowledgeBaseAccess,
 )
 
 APP_IMPORT_PATH = "ragtune_serving.app:build_app"
@@ -42,6 +43,7 @@ def build_serve_config(
     *,
     adapters: Mapping[str, AdapterArgs] | None = None,
     declared: Mapping[str, DeclaredAdapters] | None = None,
+    access: Mapping[str, KnowledgeBaseAccess] | None = None,
     app_name: str = "ragtune",
     grpc_port: int = 9000,
     http_port: int = 8000,
@@ -51,12 +53,13 @@ def build_serve_config(
     """The `serveConfigV2` document serving `args` (and `adapters`) as application `app_name`.
 
     Rerank adapters go to the reranker's `user_config`, the others to the generator's; the
-    knowledge bases' `declared` adapters ("ns/name" → adapters) to the gateway's. All are always
-    written, empty included, so that removing the last one reconfigures the replicas to none.
+    knowledge bases' `declared` adapters and `access` ("ns/name" → ...) to the gateway's. All
+    are always written, empty included, so that removing the last one reconfigures the replicas
+    to none.
     The application's processes (only they: not Ray's own) record metrics under `metrics_dir`.
     """
     given = dict(adapters or {})
-    gateway = GatewayUserConfig(knowledge_bases=dict(declared or {}))
+    gateway = GatewayUserConfig(knowledge_bases=dict(declared or {}), access=dict(access or {}))
     configs = {
         GENERATOR_DEPLOYMENT: {n: a for n, a in given.items() if a.purpose != "rerank"},
         RERANKER_DEPLOYMENT: {n: a for n, a in given.items() if a.purpose == "rerank"},

@@ -30,6 +30,11 @@ class Settings(BaseModel):
         default="127.0.0.1:9000",
         description="RAGTUNE_ADDRESS: host:port of the gRPC gateway that clients call.",
     )
+    token: str = Field(
+        default="",
+        description="RAGTUNE_TOKEN: bearer token the CLI sends with every call (for knowledge "
+        "bases that require one).",
+    )
     grpc_port: int = Field(default=9000, description="RAGTUNE_GRPC_PORT: Serve's gRPC proxy port.")
     http_port: int = Field(default=8000, description="RAGTUNE_HTTP_PORT: Serve's HTTP proxy port.")
     ray_port: int = Field(default=6380, description="RAGTUNE_RAY_PORT: the local Ray head's GCS.")

@@ -10,6 +10,7 @@ delete → application and collections gone.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import grpc
 import kubernetes
 import pytest
 import yaml
@@ -32,7 +34,7 @@ from ragtune_operator.render import training
 from ragtune_operator.settings import OperatorSettings
 from ragtune_operator.specs import AdapterResource, AdapterSpec
 from ragtune_serving import local, raydashboard
-from ragtune_serving.client import RagClient
+from ragtune_serving.client import ClientError, RagClient
 from ragtune_serving.config import PACKAGED_GENERATOR
 from ragtune_serving.settings import Settings
 from ragtune_serving.stores.milvus_store import connect
@@ -165,6 +167,8 @@ def test_a_knowledge_base_lives_and_dies_on_a_real_ray_cluster(
     assert "27" in reply.answer
     assert reply.citations[0].document_id == "leave.md"
 
+    # A bearer token from a Secret: from here on every call needs it, the operator's own too.
+    _require_a_token(kube, ray_stack)
     # An adapter is hot-loaded: same replicas, adapter loaded, both statuses say so.
     before = _replica_ids(ray_stack)
     kube.create(
@@ -218,7 +222,7 @@ def test_a_knowledge_base_lives_and_dies_on_a_real_ray_cluster(
         STEP_TIMEOUT_S,
         "a re-index",
     )
-    with RagClient(ray_stack.address, timeout_s=60) as client:
+    with RagClient(ray_stack.address, timeout_s=60, token=TOKEN) as client:
         info = client.get_knowledge_base(f"{NAMESPACE}/{KB}")
     assert (info.settings.chunk_size, info.documents) == (32, 3)
     after = _kb_collections(ray_stack)
@@ -242,6 +246,51 @@ def test_a_knowledge_base_lives_and_dies_on_a_real_ray_cluster(
         "the Serve application removed",
     )
     assert _kb_collections(ray_stack) == []
+
+
+TOKEN = "handbook-e2e-token"
+
+
+def _require_a_token(kube: Kube, stack: Settings) -> None:
+    """access.tokenSecretRef set (its Secret first: a knowledge base whose Secret is missing
+    is refused, never served open — a unit test of the plan covers that): calls without the
+    token or with a wrong one are UNAUTHENTICATED, calls with it answer."""
+    kube.core.create_namespaced_secret(
+        NAMESPACE,
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "handbook-token", "namespace": NAMESPACE},
+            # as `kubectl create secret --from-file` stores a file ending in a newline
+            "data": {"token": base64.b64encode(f"{TOKEN}\n".encode()).decode()},
+        },
+    )
+    kube.patch_spec(
+        c.KNOWLEDGE_BASE_PLURAL,
+        NAMESPACE,
+        KB,
+        {"access": {"tokenSecretRef": {"name": "handbook-token", "key": "token"}}},
+    )
+    question = pb.QueryRequest(
+        knowledge_base=f"{NAMESPACE}/{KB}", question="What extension is the support desk?"
+    )
+
+    def refusal(token: str | None) -> grpc.StatusCode | None:
+        with RagClient(stack.address, timeout_s=300, token=token) as client:
+            try:
+                client.query(question)
+            except ClientError as error:
+                return error.code
+        return None
+
+    wait_for(
+        lambda: refusal(None) == grpc.StatusCode.UNAUTHENTICATED,
+        STEP_TIMEOUT_S,
+        "the gateway asking for the token",
+    )
+    assert refusal("wrong-" + TOKEN) == grpc.StatusCode.UNAUTHENTICATED
+    assert refusal(TOKEN) is None
+    assert _status(kube)["phase"] == "Ready"
 
 
 EVALUATION = "handbook-modes"
@@ -302,9 +351,14 @@ def _run_eval_job(kube: Kube, job: Any, work: Path) -> str:
     for flag, path in local.items():
         command[command.index(flag) + 1] = path
     command[0] = str(Path(sys.executable).parent / "ragtune")
+    secrets = {}  # what the kubelet puts in the environment from Secrets
+    for variable in container.env or []:
+        ref = variable.value_from.secret_key_ref
+        data = kube.core.read_namespaced_secret(ref.name, NAMESPACE).data
+        secrets[variable.name] = base64.b64decode(data[ref.key]).decode()
     done = subprocess.run(
         command,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        env={**os.environ, "HF_HUB_OFFLINE": "1", **secrets},
         capture_output=True,
         text=True,
         timeout=STEP_TIMEOUT_S,

@@ -15,7 +15,13 @@ from ragtune_operator import conventions as c
 from ragtune_operator.reconcile import evaluation as state
 from ragtune_operator.render import evaluation as render
 from ragtune_operator.settings import OperatorSettings
-from ragtune_operator.specs import EvaluationResource, EvaluationSpec, EvaluationStatus, Mode
+from ragtune_operator.specs import (
+    EvaluationResource,
+    EvaluationSpec,
+    EvaluationStatus,
+    Mode,
+    SecretKeyRef,
+)
 from ragtune_serving.evaluation import modes, questions, report
 from ragtune_serving.evaluation.summary import Fresh, ModeSummary
 
@@ -112,6 +118,22 @@ def test_the_job_runs_eval_against_the_endpoint_with_every_option() -> None:
     }
     assert job["spec"]["backoffLimit"] == 0
     assert job["metadata"]["ownerReferences"][0]["kind"] == c.EVALUATION_KIND
+    assert "env" not in container  # an open knowledge base: no token
+
+
+def test_the_job_of_a_guarded_knowledge_base_reads_its_token_from_the_secret() -> None:
+    evaluation = _evaluation(
+        {"knowledgeBase": "handbook", "questions": {"configMap": {"name": "q", "key": "k"}}}
+    )
+    secret = SecretKeyRef(name="handbook-token", key="token")
+    job = render.evaluation_job(evaluation, "ragtune-grpc.team-a.svc:9000", SETTINGS, secret)
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert container["env"] == [
+        {
+            "name": "RAGTUNE_TOKEN",
+            "valueFrom": {"secretKeyRef": {"name": "handbook-token", "key": "token"}},
+        }
+    ]
 
 
 def test_an_edited_spec_or_a_new_object_gets_a_new_job() -> None:

@@ -17,7 +17,7 @@ from ragtune_operator.specs import (
     KnowledgeBaseResource,
     KnowledgeBaseSpec,
 )
-from ragtune_serving.config import AppArgs
+from ragtune_serving.config import AppArgs, KnowledgeBaseAccess, token_digest
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).parent / "golden"
@@ -171,7 +171,7 @@ UNSERVABLE = [
     ({"embedding": {"model": "hub/embedder"}}, "embedding.model 'hub/embedder' differs"),
     ({"vectorStore": {"uri": "http://milvus:19530"}}, "vectorStore.uri"),
     ({"generator": {"gpus": 2}}, "generator.gpus 2 differs"),
-    ({"access": {"tokenSecretRef": {"name": "s"}}}, "access.tokenSecretRef is not honoured"),
+    ({"access": {"tokenSecretRef": {"name": "s"}}}, "Secret 's' in namespace team-a has no"),
     ({"vectorStore": {"tokenSecretRef": {"name": "s"}}}, "vectorStore.tokenSecretRef is not"),
     ({"vectorStore": {"indexType": "FLAT"}}, "vectorStore.indexType is not honoured"),
     ({"vectorStore": {"indexParams": {"M": 32}}}, "vectorStore.indexParams is not honoured"),
@@ -194,6 +194,20 @@ def test_specs_the_schema_cannot_refuse_are_refused_by_the_plan_with_a_reason(
     plan = serveconfig.plan([_kb("alpha", {}), _kb("beta", spec)], SETTINGS, adapters)
     assert plan.served == ("alpha",)
     assert expected in plan.refused["beta"]
+
+
+def test_a_token_secret_reaches_the_gateway_as_a_digest_for_that_knowledge_base_only() -> None:
+    guarded = _kb("private", {"access": {"tokenSecretRef": {"name": "kb-token", "key": "t"}}})
+    access = {"private": KnowledgeBaseAccess.for_token("s3cret")}
+    plan = serveconfig.plan([_kb("public", {}), guarded], SETTINGS, (), access)
+    assert plan.served == ("private", "public") and not plan.refused
+    assert plan.access == {"team-a/private": access["private"]}
+    config = serveconfig.serve_config(plan, SETTINGS)
+    gateway = {d["name"]: d for d in config["applications"][0]["deployments"]}["Gateway"]
+    assert gateway["user_config"]["access"] == {
+        "team-a/private": {"token_sha256": token_digest("s3cret")}
+    }
+    assert "s3cret" not in yaml.safe_dump(config)
 
 
 def test_direct_mode_asks_for_no_cluster_resources_and_listens_on_loopback() -> None:

@@ -23,11 +23,13 @@ from ragtune_serving.config import (
     EmbeddingArgs,
     GatewayUserConfig,
     GeneratorArgs,
+    KnowledgeBaseAccess,
     KnowledgeBaseArgs,
     KnowledgeBaseDefaults,
     Limits,
     MilvusArgs,
     RerankerArgs,
+    token_digest,
 )
 from ragtune_serving.serveconfig import (
     GENERATOR_DEPLOYMENT,
@@ -113,7 +115,7 @@ def test_no_adapters_still_writes_an_empty_user_config(
     document = build_serve_config(AppArgs(), adapters=adapters)
     for name in (GENERATOR_DEPLOYMENT, RERANKER_DEPLOYMENT):
         assert _user_config(document, name) == {"adapters": {}}
-    assert _user_config(document, "Gateway") == {"knowledge_bases": {}}
+    assert _user_config(document, "Gateway") == {"knowledge_bases": {}, "access": {}}
 
 
 def test_declared_adapters_reach_the_gateway_user_config_never_the_args() -> None:
@@ -121,6 +123,15 @@ def test_declared_adapters_reach_the_gateway_user_config_never_the_args() -> Non
     document = json.loads(json.dumps(build_serve_config(CUSTOM, declared=declared)))
     restored = GatewayUserConfig.model_validate(_user_config(document, "Gateway"))
     assert restored.knowledge_bases == declared
+    assert _application(document)["args"] == _application(build_serve_config(CUSTOM))["args"]
+
+
+def test_access_reaches_the_gateway_user_config_as_a_digest_never_the_args() -> None:
+    access = {"team-a/handbook": KnowledgeBaseAccess(token_sha256=token_digest("t0ken"))}
+    document = json.loads(json.dumps(build_serve_config(CUSTOM, access=access)))
+    restored = GatewayUserConfig.model_validate(_user_config(document, "Gateway"))
+    assert restored.access == access
+    assert "t0ken" not in json.dumps(document)
     assert _application(document)["args"] == _application(build_serve_config(CUSTOM))["args"]
 
 

@@ -25,11 +25,12 @@ class GatewayError(RuntimeError):
         self.code = code
 
 
-def _call(url: str, method: str, body: Any, timeout_s: float) -> dict[str, Any]:
+def _call(url: str, method: str, body: Any, timeout_s: float, token: str | None) -> dict[str, Any]:
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(
-        url, data=data, method=method, headers={"Content-Type": "application/json"}
-    )
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
             payload = response.read()
@@ -49,17 +50,26 @@ def _call(url: str, method: str, body: Any, timeout_s: float) -> dict[str, Any]:
     return result
 
 
-def ingest(base_url: str, request: dict[str, Any], timeout_s: float) -> dict[str, Any]:
-    """POST /v1/ingest: an `IngestRequest` → its `IngestResponse`."""
-    return _call(f"{base_url}/v1/ingest", "POST", request, timeout_s)
+def ingest(
+    base_url: str, request: dict[str, Any], timeout_s: float, token: str | None = None
+) -> dict[str, Any]:
+    """POST /v1/ingest: an `IngestRequest` → its `IngestResponse`. `token`, here and below:
+    the bearer token of a knowledge base that requires one."""
+    return _call(f"{base_url}/v1/ingest", "POST", request, timeout_s, token)
 
 
-def describe(base_url: str, namespace: str, name: str, timeout_s: float = 10.0) -> dict[str, Any]:
+def describe(
+    base_url: str, namespace: str, name: str, timeout_s: float = 10.0, token: str | None = None
+) -> dict[str, Any]:
     """GET a knowledge base's `KnowledgeBase` record (counts, settings, loaded adapters)."""
-    return _call(f"{base_url}/v1/knowledgebases/{namespace}/{name}", "GET", None, timeout_s)
+    url = f"{base_url}/v1/knowledgebases/{namespace}/{name}"
+    return _call(url, "GET", None, timeout_s, token)
 
 
-def drop(base_url: str, namespace: str, name: str, timeout_s: float = 60.0) -> bool:
+def drop(
+    base_url: str, namespace: str, name: str, timeout_s: float = 60.0, token: str | None = None
+) -> bool:
     """Drop a knowledge base's collections; True when it existed."""
-    reply = _call(f"{base_url}/v1/knowledgebases/{namespace}/{name}", "DELETE", None, timeout_s)
+    url = f"{base_url}/v1/knowledgebases/{namespace}/{name}"
+    reply = _call(url, "DELETE", None, timeout_s, token)
     return bool(reply.get("existed"))

@@ -1,6 +1,6 @@
 """Kubernetes API calls the operator makes besides kopf's own: apply rendered objects, read
-ConfigMaps, read the RayService KubeRay reports on and the training and evaluation Jobs'
-outcome.
+ConfigMaps and (by name) Secrets, read the RayService KubeRay reports on and the training and
+evaluation Jobs' outcome.
 
 Sync (the official `kubernetes` client): kopf runs the sync handlers that call this in worker
 threads. Applying is idempotent: an object whose spec-hash annotation matches is not written.
@@ -8,6 +8,7 @@ threads. Applying is idempotent: an object whose spec-hash annotation matches is
 
 from __future__ import annotations
 
+import base64
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -177,6 +178,15 @@ def config_map(namespace: str, name: str) -> tuple[dict[str, str], dict[str, str
     if found is None:
         return None
     return dict(found.data or {}), dict(found.binary_data or {})
+
+
+def secret_value(namespace: str, name: str, key: str) -> str | None:
+    """One key of a Secret, decoded; None when the Secret or the key does not exist."""
+    found = _call(f"Secret {namespace}/{name}", _core().read_namespaced_secret, name, namespace)
+    encoded = (found.data or {}).get(key) if found is not None else None
+    if encoded is None:
+        return None
+    return base64.b64decode(encoded).decode("utf-8")
 
 
 def read(kind: Kind, namespace: str, name: str) -> dict[str, Any] | None:

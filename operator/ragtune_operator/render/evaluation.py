@@ -18,7 +18,7 @@ from ragtune_operator.render.objects import owned_metadata
 from ragtune_operator.render.rayservice import spec_hash
 from ragtune_operator.render.training import SECURITY_CONTEXT, TERMINATION_LOG
 from ragtune_operator.settings import OperatorSettings
-from ragtune_operator.specs import EvaluationResource
+from ragtune_operator.specs import EvaluationResource, SecretKeyRef
 
 QUESTIONS_DIR = "/var/run/ragtune/questions"
 QUESTIONS_FILE = "questions.jsonl"
@@ -147,11 +147,15 @@ def eval_command(
 
 
 def evaluation_job(
-    evaluation: EvaluationResource, endpoint: str, settings: OperatorSettings
+    evaluation: EvaluationResource,
+    endpoint: str,
+    settings: OperatorSettings,
+    token: SecretKeyRef | None = None,
 ) -> dict[str, Any]:
     """The Job: one pod (no retry: a half-run freshness check must not run twice) runs
-    `ragtune eval` against `endpoint`, the knowledge base's gRPC address."""
-    container = {
+    `ragtune eval` against `endpoint`, the knowledge base's gRPC address, with the knowledge
+    base's bearer `token` (its Secret key) when it requires one."""
+    container: dict[str, Any] = {
         "name": "eval",
         "image": settings.serving_image,
         "command": eval_command(evaluation, endpoint, settings),
@@ -165,6 +169,9 @@ def evaluation_job(
         ],
         "terminationMessagePolicy": "FallbackToLogsOnError",
     }
+    if token is not None:
+        secret = {"name": token.name, "key": token.key}
+        container["env"] = [{"name": "RAGTUNE_TOKEN", "valueFrom": {"secretKeyRef": secret}}]
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",

@@ -10,7 +10,7 @@ them reconfigures running replicas instead of restarting them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +24,7 @@ from ragtune_serving.config import (
     DeploymentsArgs,
     EmbeddingArgs,
     GeneratorArgs,
+    KnowledgeBaseAccess,
     KnowledgeBaseArgs,
     MilvusArgs,
 )
@@ -43,6 +44,9 @@ class ServePlan:
     knowledge bases use."""
     declared: dict[str, DeclaredAdapters] = field(default_factory=dict)
     """"namespace/name" → the adapters that knowledge base declares (the gateway's
+    `user_config`)."""
+    access: dict[str, KnowledgeBaseAccess] = field(default_factory=dict)
+    """"namespace/name" → the bearer token a served knowledge base requires (the gateway's
     `user_config`)."""
     uses: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Served knowledge base → the adapters it references."""
@@ -76,14 +80,18 @@ def plan(
     knowledge_bases: Sequence[KnowledgeBaseResource],
     settings: OperatorSettings,
     adapters: Sequence[AdapterResource] = (),
+    access: Mapping[str, KnowledgeBaseAccess] | None = None,
 ) -> ServePlan:
-    """The Serve application for one namespace's knowledge bases and adapters."""
+    """The Serve application for one namespace's knowledge bases and adapters. `access`:
+    knowledge base name → the token its `access.tokenSecretRef` holds, as read from the
+    Secret; one that names a Secret but has no entry here is refused, never served open."""
     ordered = sorted(knowledge_bases, key=lambda kb: kb.name)
     by_name = {a.name: a for a in adapters}
+    tokens = dict(access or {})
     refused: dict[str, str] = {}
     candidates = []
     for kb in ordered:
-        reason = _unservable(kb, by_name)
+        reason = _unservable(kb, by_name, tokens)
         if reason:
             refused[kb.name] = reason
         else:
@@ -136,6 +144,11 @@ def plan(
             for kb in served
             if adapter_refs(kb)
         },
+        access={
+            f"{kb.namespace}/{kb.name}": tokens[kb.name]
+            for kb in served
+            if kb.spec.access.token_secret_ref is not None
+        },
         uses=uses,
         pending={kb: names for kb, names in pending.items() if names},
         needs_artifacts=needs_artifacts,
@@ -150,6 +163,7 @@ def serve_config(served: ServePlan, settings: OperatorSettings) -> dict[str, Any
         served.args,
         adapters=served.adapters,
         declared=served.declared,
+        access=served.access,
         grpc_port=settings.grpc_port,
         http_port=settings.http_port,
         http_host=_http_host(settings),
@@ -168,7 +182,6 @@ def _http_host(settings: OperatorSettings) -> str:
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 # Spec fields this version does not honour yet: refused rather than silently ignored.
 NOT_HONOURED = (
-    ("access.tokenSecretRef", lambda s: s.access.token_secret_ref is not None),
     ("vectorStore.tokenSecretRef", lambda s: s.vector_store.token_secret_ref is not None),
     ("vectorStore.indexType", lambda s: s.vector_store.index_type != "HNSW"),
     ("vectorStore.indexParams", lambda s: bool(s.vector_store.index_params)),
@@ -176,11 +189,22 @@ NOT_HONOURED = (
 )
 
 
-def _unservable(kb: KnowledgeBaseResource, adapters: dict[str, AdapterResource]) -> str:
+def _unservable(
+    kb: KnowledgeBaseResource,
+    adapters: dict[str, AdapterResource],
+    tokens: dict[str, KnowledgeBaseAccess],
+) -> str:
     """Why `kb` cannot be served whatever the other knowledge bases ask; empty if it can."""
     for field_name, is_set in NOT_HONOURED:
         if is_set(kb.spec):
             return f"{field_name} is not honoured in this version; remove it (default: unset)"
+    secret = kb.spec.access.token_secret_ref
+    if secret is not None and kb.name not in tokens:
+        return (
+            f"access.tokenSecretRef: Secret {secret.name!r} in namespace {kb.namespace} has no "
+            f"non-empty key {secret.key!r}; create it (the knowledge base is not served "
+            "without its token)"
+        )
     purposes = dict(ADAPTER_REFS)
     for field_name, ref in adapter_refs(kb).items():
         adapter = adapters.get(ref)

@@ -29,7 +29,7 @@ from ragtune_serving.config import AppArgs, GatewayUserConfig
 from ragtune_serving.engines.adapters import adapter_problem
 from ragtune_serving.engines.base import Message, SamplingParams, Usage
 from ragtune_serving.errors import InvalidArgument
-from ragtune_serving.grpcapi import codec
+from ragtune_serving.grpcapi import access, codec
 from ragtune_serving.grpcapi.errors import domain_error, fail, grpc_status, http_status, unary
 from ragtune_serving.rag.latency import LatencyWindow
 from ragtune_serving.rag.records import (
@@ -57,18 +57,21 @@ class _NamesKnowledgeBase(Protocol):
     def knowledge_base(self) -> str: ...
 
 
-def _counted(
-    method: str,
-) -> Callable[[Callable[["Gateway", R], Awaitable[P]]], Callable[["Gateway", R], Awaitable[P]]]:
-    """Count a RagService operation in `ragtune_requests_total` with its status code, over
-    either door (gRPC or HTTP/JSON)."""
+Operation = Callable[["Gateway", R, str | None], Awaitable[P]]
 
-    def wrap(
-        operation: Callable[["Gateway", R], Awaitable[P]],
-    ) -> Callable[["Gateway", R], Awaitable[P]]:
+
+def _operation(
+    method: str,
+) -> Callable[[Callable[["Gateway", R], Awaitable[P]]], Operation[R, P]]:
+    """A RagService operation over either door (gRPC or HTTP/JSON): called with the caller's
+    bearer token, it runs only if that token may call the knowledge base, and is counted in
+    `ragtune_requests_total` with its status code."""
+
+    def wrap(operation: Callable[["Gateway", R], Awaitable[P]]) -> Operation[R, P]:
         @functools.wraps(operation)
-        async def counted(self: "Gateway", request: R) -> P:
+        async def counted(self: "Gateway", request: R, token: str | None) -> P:
             try:
+                self._authorize(request.knowledge_base, token)
                 result = await operation(self, request)
             except Exception as error:
                 self._count(method, request.knowledge_base, error)
@@ -85,13 +88,23 @@ http_app = FastAPI(title="ragtune", description="ragtune's HTTP/JSON door; gRPC 
 
 
 async def _http(
-    request: Request, kind: type[P], operation: Callable[[P], Awaitable[ProtoMessage]]
+    request: Request,
+    kind: type[P],
+    operation: Callable[[P, str | None], Awaitable[ProtoMessage]],
 ) -> JSONResponse:
     try:
         message = json_format.Parse(await request.body() or b"{}", kind())
     except json_format.ParseError as error:
         return JSONResponse({"code": "INVALID_ARGUMENT", "message": str(error)}, status_code=400)
-    return await _respond(lambda: operation(message))
+    return await _respond(lambda: operation(message, _http_token(request)))
+
+
+def _http_token(request: Request) -> str | None:
+    return access.bearer_token(request.headers.items())
+
+
+def _grpc_token(context: RayServegRPCContext) -> str | None:
+    return access.bearer_token(context.invocation_metadata())
 
 
 async def _respond(operation: Callable[[], Awaitable[ProtoMessage]]) -> JSONResponse:
@@ -143,12 +156,14 @@ class Gateway:
     async def Query(
         self, request: pb.QueryRequest, grpc_context: RayServegRPCContext
     ) -> pb.QueryResponse:
-        return await unary(grpc_context, pb.QueryResponse, lambda: self._query(request))
+        token = _grpc_token(grpc_context)
+        return await unary(grpc_context, pb.QueryResponse, lambda: self._query(request, token))
 
     async def QueryStream(
         self, request: pb.QueryRequest, grpc_context: RayServegRPCContext
     ) -> AsyncIterator[pb.QueryStreamResponse]:
         try:
+            self._authorize(request.knowledge_base, _grpc_token(grpc_context))
             params = self._params(request)
             async for event in self._answer(params):
                 yield codec.stream_message(event)
@@ -162,29 +177,36 @@ class Gateway:
     async def Ingest(
         self, request: pb.IngestRequest, grpc_context: RayServegRPCContext
     ) -> pb.IngestResponse:
-        return await unary(grpc_context, pb.IngestResponse, lambda: self._ingest(request))
+        token = _grpc_token(grpc_context)
+        return await unary(grpc_context, pb.IngestResponse, lambda: self._ingest(request, token))
 
     async def DeleteDocuments(
         self, request: pb.DeleteDocumentsRequest, grpc_context: RayServegRPCContext
     ) -> pb.DeleteDocumentsResponse:
-        return await unary(grpc_context, pb.DeleteDocumentsResponse, lambda: self._delete(request))
+        token = _grpc_token(grpc_context)
+        return await unary(
+            grpc_context, pb.DeleteDocumentsResponse, lambda: self._delete(request, token)
+        )
 
     async def GetKnowledgeBase(
         self, request: pb.GetKnowledgeBaseRequest, grpc_context: RayServegRPCContext
     ) -> pb.KnowledgeBase:
-        return await unary(grpc_context, pb.KnowledgeBase, lambda: self._get(request))
+        token = _grpc_token(grpc_context)
+        return await unary(grpc_context, pb.KnowledgeBase, lambda: self._get(request, token))
 
     async def DeleteKnowledgeBase(
         self, request: pb.DeleteKnowledgeBaseRequest, grpc_context: RayServegRPCContext
     ) -> pb.DeleteKnowledgeBaseResponse:
+        token = _grpc_token(grpc_context)
         return await unary(
-            grpc_context, pb.DeleteKnowledgeBaseResponse, lambda: self._drop(request)
+            grpc_context, pb.DeleteKnowledgeBaseResponse, lambda: self._drop(request, token)
         )
 
     async def WatchLatency(
         self, request: pb.WatchLatencyRequest, grpc_context: RayServegRPCContext
     ) -> AsyncIterator[pb.LatencySnapshot]:
         try:
+            self._authorize(request.knowledge_base, _grpc_token(grpc_context))
             ref = codec.kb_ref(request.knowledge_base)
             interval = codec.watch_interval(request)
             await self._describe(ref)
@@ -242,14 +264,14 @@ class Gateway:
         return await _http(request, pb.DeleteDocumentsRequest, self._delete)
 
     @http_app.get("/v1/knowledgebases/{namespace}/{name}")
-    async def http_get(self, namespace: str, name: str) -> JSONResponse:
+    async def http_get(self, namespace: str, name: str, request: Request) -> JSONResponse:
         message = pb.GetKnowledgeBaseRequest(knowledge_base=f"{namespace}/{name}")
-        return await _respond(lambda: self._get(message))
+        return await _respond(lambda: self._get(message, _http_token(request)))
 
     @http_app.delete("/v1/knowledgebases/{namespace}/{name}")
-    async def http_drop(self, namespace: str, name: str) -> JSONResponse:
+    async def http_drop(self, namespace: str, name: str, request: Request) -> JSONResponse:
         message = pb.DeleteKnowledgeBaseRequest(knowledge_base=f"{namespace}/{name}")
-        return await _respond(lambda: self._drop(message))
+        return await _respond(lambda: self._drop(message, _http_token(request)))
 
     @http_app.get("/healthz")
     async def http_health(self) -> JSONResponse:
@@ -259,7 +281,7 @@ class Gateway:
 
     # -- operations (transport-independent) --------------------------------------------------
 
-    @_counted("Query")
+    @_operation("Query")
     async def _query(self, request: pb.QueryRequest) -> pb.QueryResponse:
         params = self._params(request)
         response = pb.QueryResponse(knowledge_base=str(params.ref))
@@ -297,7 +319,7 @@ class Gateway:
                         self._window(params.ref).add(event.timing.stages(), time.monotonic())
                 yield event
 
-    @_counted("Ingest")
+    @_operation("Ingest")
     async def _ingest(self, request: pb.IngestRequest) -> pb.IngestResponse:
         arrived = time.monotonic()
         ref = codec.kb_ref(request.knowledge_base)
@@ -313,7 +335,7 @@ class Gateway:
             metrics.observe_ingest(ref, report.chunks_written, time.monotonic() - arrived)
         return codec.ingest_response(report)
 
-    @_counted("DeleteDocuments")
+    @_operation("DeleteDocuments")
     async def _delete(self, request: pb.DeleteDocumentsRequest) -> pb.DeleteDocumentsResponse:
         ref = codec.kb_ref(request.knowledge_base)
         if not request.document_ids:
@@ -321,7 +343,7 @@ class Gateway:
         report = await self._retriever.delete.remote(ref, list(request.document_ids))
         return codec.delete_response(report)
 
-    @_counted("GetKnowledgeBase")
+    @_operation("GetKnowledgeBase")
     async def _get(self, request: pb.GetKnowledgeBaseRequest) -> pb.KnowledgeBase:
         ref = codec.kb_ref(request.knowledge_base)
         info: KnowledgeBaseInfo
@@ -336,7 +358,7 @@ class Gateway:
         )
         return codec.knowledge_base_proto(info, generating + reranking, generator)
 
-    @_counted("DeleteKnowledgeBase")
+    @_operation("DeleteKnowledgeBase")
     async def _drop(self, request: pb.DeleteKnowledgeBaseRequest) -> pb.DeleteKnowledgeBaseResponse:
         ref = codec.kb_ref(request.knowledge_base)
         try:
@@ -381,11 +403,15 @@ class Gateway:
         return hits
 
     def reconfigure(self, config: dict[str, Any]) -> None:
-        """Take a new `user_config`: the knowledge bases' declared adapters."""
+        """Take a new `user_config`: the knowledge bases' declared adapters and access."""
         try:
             self._declared = GatewayUserConfig.model_validate(config)
         except ValidationError as error:
             logger.error("gateway user_config refused, declarations left as they are: %s", error)
+
+    def _authorize(self, knowledge_base: str, token: str | None) -> None:
+        """Raise Unauthenticated unless `token` may call `knowledge_base` (health is open)."""
+        access.authorize(codec.kb_ref(knowledge_base), self._declared.access, token)
 
     def _params(self, request: pb.QueryRequest) -> QueryParams:
         declared = self._declared.knowledge_bases.get(str(codec.kb_ref(request.knowledge_base)))

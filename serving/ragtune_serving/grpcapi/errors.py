@@ -17,6 +17,7 @@ from ragtune_serving.errors import (
     NotFound,
     RagtuneError,
     ResourceExhausted,
+    Unauthenticated,
     Unavailable,
 )
 
@@ -39,6 +40,7 @@ _CODES: tuple[tuple[type[RagtuneError], grpc.StatusCode, int], ...] = (
     (FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION, 409),
     (ResourceExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED, 429),
     (Unavailable, grpc.StatusCode.UNAVAILABLE, 503),
+    (Unauthenticated, grpc.StatusCode.UNAUTHENTICATED, 401),
 )
 
 
