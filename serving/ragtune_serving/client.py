@@ -21,6 +21,9 @@ CHANNEL_OPTIONS = [
 ]
 
 
+CHANNEL_DOWN = ("failed to connect to all addresses", "dns resolution failed")
+
+
 class ClientError(RuntimeError):
     """A call failed: `code` is the gRPC status, the message says what to do."""
 
@@ -114,8 +117,8 @@ class RagClient:
 def _client_error(error: grpc.RpcError, address: str) -> ClientError:
     code = error.code() if isinstance(error, grpc.Call) else grpc.StatusCode.UNKNOWN
     details = (error.details() if isinstance(error, grpc.Call) else "") or str(code)
-    if code == grpc.StatusCode.UNAVAILABLE and (
-        "connect" in details.lower() or "failed to" in details.lower()
-    ):
+    # The channel's own words when nothing listens; a server's UNAVAILABLE (Milvus down)
+    # keeps its message.
+    if code == grpc.StatusCode.UNAVAILABLE and details.lower().startswith(CHANNEL_DOWN):
         details = f"ragtune is not running at {address}; start it with `ragtune serve`"
     return ClientError(code, details)
