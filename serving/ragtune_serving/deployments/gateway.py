@@ -369,7 +369,7 @@ class Gateway:
 
     async def _health(self) -> int:
         try:
-            await self._retriever.check_health.remote()
+            await self._retriever.ping.remote()
         except Exception as error:
             logger.warning("not serving: %s", error)
             return int(health_pb2.HealthCheckResponse.NOT_SERVING)

@@ -127,8 +127,10 @@ class Retriever:
             logger.info("dropped knowledge base %s", ref)
         return existed
 
-    async def check_health(self) -> None:
-        """Serve's health check: Milvus must answer."""
+    async def ping(self) -> None:
+        """Raise Unavailable unless Milvus answers (the gateway's health service asks). Not
+        Serve's `check_health`: an unreachable Milvus is no reason to replace this replica,
+        whose client reconnects by itself once Milvus is back."""
         await asyncio.to_thread(self._store.ping)
 
     def _lock(self, ref: KnowledgeBaseRef) -> asyncio.Lock:
