@@ -7,6 +7,7 @@ import pickle
 
 import grpc
 import pytest
+from ray.exceptions import ActorDiedError, ActorUnavailableError, WorkerCrashedError
 from ray.serve.exceptions import BackPressureError
 
 from ragtune.v1 import ragtune_pb2 as pb
@@ -245,3 +246,16 @@ def test_a_full_deployment_queue_is_resource_exhausted() -> None:
     fail(context, WrappedTaskError(full))
     assert context.codes == [grpc.StatusCode.RESOURCE_EXHAUSTED]
     assert "at capacity" in context.details[0]
+
+
+@pytest.mark.parametrize(
+    "died",
+    [ActorDiedError(), ActorUnavailableError("restarting", None), WorkerCrashedError()],
+    ids=lambda error: type(error).__name__,
+)
+def test_a_replica_dying_under_a_request_is_unavailable(died: Exception) -> None:
+    found = domain_error(WrappedTaskError(died))
+    assert isinstance(found, Unavailable) and "retry" in str(found)
+    context = RecordingContext()
+    fail(context, WrappedTaskError(died))
+    assert context.codes == [grpc.StatusCode.UNAVAILABLE]

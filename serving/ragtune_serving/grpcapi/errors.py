@@ -8,6 +8,7 @@ from typing import Protocol, TypeVar
 
 import grpc
 from google.protobuf.message import Message
+from ray.exceptions import NodeDiedError, RayActorError, WorkerCrashedError
 from ray.serve.exceptions import BackPressureError
 
 from ragtune_serving.errors import (
@@ -44,6 +45,9 @@ _CODES: tuple[tuple[type[RagtuneError], grpc.StatusCode, int], ...] = (
 )
 
 
+REPLICA_DIED = (RayActorError, WorkerCrashedError, NodeDiedError)
+
+
 def grpc_status(error: BaseException) -> grpc.StatusCode:
     """The status code a client gets for `error`; INTERNAL for anything unexpected."""
     for kind, code, _ in _CODES:
@@ -63,7 +67,8 @@ def http_status(error: BaseException) -> int:
 def domain_error(error: BaseException) -> RagtuneError | None:
     """The RagtuneError behind `error`, unwrapping Ray's RayTaskError (`.cause`) and chains.
     A deployment's full queue (Serve's BackPressureError, met by the gateway calling a busy
-    deployment) is ResourceExhausted, as a full gateway queue is for the proxy."""
+    deployment) is ResourceExhausted, as a full gateway queue is for the proxy; a replica that
+    died under the request (Serve starts another) is Unavailable: retrying may work."""
     seen: set[int] = set()
     current: BaseException | None = error
     found: RagtuneError | None = None
@@ -71,6 +76,11 @@ def domain_error(error: BaseException) -> RagtuneError | None:
         seen.add(id(current))
         if isinstance(current, BackPressureError):
             found = ResourceExhausted(f"the service is at capacity, retry later: {current}")
+        if isinstance(current, REPLICA_DIED):
+            found = Unavailable(
+                "a serving replica stopped while answering this request; retry (Ray Serve "
+                f"replaces it): {type(current).__name__}"
+            )
         if isinstance(current, RagtuneError):
             found = current  # keep unwrapping: Ray's wrapper is a RagtuneError subclass too
         cause = getattr(current, "cause", None)
