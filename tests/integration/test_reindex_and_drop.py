@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ import grpc
 import pytest
 from pymilvus import MilvusClient
 
+from loadgen import Load
 from ragtune.v1 import ragtune_pb2 as pb
 from ragtune_serving.client import ClientError, RagClient
 from ragtune_serving.config import PACKAGED_EMBEDDING
@@ -174,3 +176,34 @@ def test_drop_removes_every_version_and_is_idempotent(
     assert _delete(stack, kb) == (200, {})
     status, body = _delete(stack, "Bad/Name")
     assert status == 400 and body["code"] == "INVALID_ARGUMENT"
+
+
+def test_queries_under_load_never_fail_while_the_alias_swaps(
+    client: RagClient, milvus: MilvusClient, corpus: list[pb.Document]
+) -> None:
+    """Four clients ask without pause while the knowledge base is re-indexed (a new version
+    built beside the old one, then the alias swapped): every query answers, from one version
+    or the other."""
+    kb = "itest/swap-under-load"
+    client.ingest(pb.IngestRequest(knowledge_base=kb, documents=corpus, settings=_settings(64, 16)))
+    before = _alias_target(milvus, kb)
+    question = pb.QueryRequest(knowledge_base=kb, question=QUESTION, max_tokens=1)
+    with Load(client.address, question, clients=4) as load:
+        while len(load.outcomes) < 4:
+            time.sleep(0.1)
+        began = time.monotonic()
+        reply = client.ingest(
+            pb.IngestRequest(
+                knowledge_base=kb, documents=corpus, settings=_settings(32, 8), reindex=True
+            )
+        )
+        ended, swapped = time.monotonic(), len(load.outcomes)
+        while len(load.outcomes) < swapped + 4:
+            time.sleep(0.1)
+    assert reply.reindexed and _alias_target(milvus, kb) != before
+    during = [o for o in load.outcomes if o.started < ended and o.started + o.seconds > began]
+    assert len(during) >= 4, "no query was in flight during the re-index"
+    assert load.failures() == []
+    cited = [outcome.documents for outcome in load.outcomes]
+    assert all(SOURCE in documents for documents in cited), cited
+    client.delete_knowledge_base(kb)
