@@ -1,10 +1,19 @@
-"""Unit-tier fixtures: a small random llama for the decoding tests."""
+"""Unit-tier fixtures: a small random llama for the decoding tests, and the settings every
+property-based (hypothesis) test runs under."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# Deterministic (the same examples every run, no example database written to the checkout) and
+# bounded, so the property tests are fast and never flaky; `max_examples` per test may be lower.
+settings.register_profile(
+    "ragtune", max_examples=200, deadline=None, derandomize=True, database=None
+)
+settings.load_profile("ragtune")
 
 TINY_LLAMA_LAYERS = 2
 

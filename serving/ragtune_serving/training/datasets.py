@@ -7,8 +7,9 @@ Pure. One example per line; the fields depend on the adapter's purpose:
   the same numbered-context prompt that RAG answers are generated from.
 - `rerank`: `{"question": str, "passage": str, "relevant": bool}`.
 
-A bad line never stops training: it is skipped and reported. A file with no usable line is an
-error that says what the lines should look like.
+A bad line (not UTF-8, not JSON, not an object of those fields) never stops training: it is
+skipped and reported with its line number. A file with no usable line is an error that says
+what the lines should look like.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ FORMATS: dict[Purpose, str] = {
     "query-rewrite": '{"instruction": "<question>", "response": "<search query>"}',
     "rerank": '{"question": "...", "passage": "...", "relevant": true}',
 }
+
+
+_BOM = "\ufeff"
 
 
 class DatasetError(ValueError):
@@ -85,9 +89,20 @@ class Dataset:
         return text
 
 
-def parse_lines(lines: Iterable[str], purpose: Purpose) -> Dataset:
+def parse_jsonl(data: bytes, purpose: Purpose) -> Dataset:
+    """The examples in a JSON Lines file's bytes, numbered as an editor numbers its lines.
+
+    Lines end at LF, CRLF or CR only: a JSON string may hold U+2028 and other characters that
+    `str.splitlines` would break a line at. Each line is decoded alone, so text that is not
+    UTF-8 costs its own line, not the file. Raises DatasetError if no line is usable.
+    """
+    return parse_lines(data.splitlines(), purpose)
+
+
+def parse_lines(lines: Iterable[str | bytes], purpose: Purpose) -> Dataset:
     """The examples in JSON Lines `lines` for an adapter of `purpose`; blank lines are ignored.
 
+    Lines given as bytes are decoded as UTF-8; a byte-order mark before the first is dropped.
     Raises DatasetError if no line is usable.
     """
     if purpose not in PURPOSES:
@@ -95,10 +110,11 @@ def parse_lines(lines: Iterable[str], purpose: Purpose) -> Dataset:
     examples: list[Example] = []
     skipped: list[tuple[int, str]] = []
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
         try:
-            examples.append(_example(line, purpose))
+            text = _decoded(line, first=number == 1)
+            if not text.strip():
+                continue
+            examples.append(_example(text, purpose))
         except ValueError as error:
             skipped.append((number, str(error)))
     if not examples:
@@ -110,11 +126,24 @@ def parse_lines(lines: Iterable[str], purpose: Purpose) -> Dataset:
     return Dataset(examples=tuple(examples), skipped=tuple(skipped))
 
 
+def _decoded(line: str | bytes, *, first: bool) -> str:
+    if isinstance(line, bytes):
+        try:
+            line = line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise ValueError(
+                f"not UTF-8 text (byte {error.start + 1} of the line); save the file as UTF-8"
+            ) from error
+    return line.removeprefix(_BOM) if first else line
+
+
 def _example(line: str, purpose: Purpose) -> Example:
     try:
         raw = json.loads(line)
     except json.JSONDecodeError as error:
         raise ValueError(f"not valid JSON ({error.msg})") from error
+    except RecursionError as error:  # json's C decoder recurses once per nesting level
+        raise ValueError("not usable JSON (nested too deeply)") from error
     if not isinstance(raw, dict):
         raise ValueError(f"a JSON {type(raw).__name__}, not an object")
     if purpose == "rerank":
