@@ -20,6 +20,26 @@ pytestmark = pytest.mark.integration
         ({"question": "hi", "top_k": 0}, grpc.StatusCode.INVALID_ARGUMENT, "top_k"),
         ({"question": "hi", "top_k": 10_000}, grpc.StatusCode.INVALID_ARGUMENT, "top_k"),
         ({"question": "hi", "max_tokens": 0}, grpc.StatusCode.INVALID_ARGUMENT, "max_tokens"),
+        (
+            {"question": "hi", "max_tokens": 2**32 - 1},
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "max_tokens: 4294967295 is outside [1, 1024]",
+        ),
+        (
+            {"question": "hi", "adapter": "nope"},
+            grpc.StatusCode.NOT_FOUND,
+            "adapter: adapter 'nope' is not served here",
+        ),
+        (
+            {"question": "hi", "rewrite_adapter": "nope"},
+            grpc.StatusCode.NOT_FOUND,
+            "rewrite_adapter: adapter 'nope' is not served here",
+        ),
+        (
+            {"question": "hi", "rerank_adapter": "nope"},
+            grpc.StatusCode.NOT_FOUND,
+            "rerank_adapter: adapter 'nope' is not served here",
+        ),
         ({"question": "hi", "temperature": 9}, grpc.StatusCode.INVALID_ARGUMENT, "temperature"),
         (
             {"question": "hi", "metadata_filter": {'x" or 1==1': "y"}},
