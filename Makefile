@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install prometheus demo serve stop test unit integration e2e lint format protos crds bench clean
+.PHONY: install prometheus demo serve stop test soak unit integration e2e lint format protos crds bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,12 @@ stop: install
 
 test: install lint prometheus
 	$(PY) -m pytest
+
+# The long variants of the reliability tests: a 10-minute soak of 32 clients, 100 operator
+# kills mid-reconcile. `make test` runs the same tests, bounded (60 s, 10 kills).
+soak: install prometheus
+	RAGTUNE_SOAK_SECONDS=600 RAGTUNE_SOAK_RESTARTS=100 $(PY) -m pytest -s \
+		tests/integration/test_soak.py tests/e2e/test_operator_restarts.py
 
 unit: install
 	$(PY) -m pytest tests/unit
