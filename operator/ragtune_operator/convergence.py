@@ -296,7 +296,7 @@ def _converge(
         spec = KnowledgeBaseSpec.model_validate(observed.spec)
         token = kb_token_or_none(namespace, spec)
         if serving.status == "True":
-            _observe(namespace, name, plan, status, token)
+            serving = _observe(namespace, name, plan, status, token) or serving
         indexed = _index(observed, namespace, spec, serving, before, status, body, logger, token)
         status["endpoint"] = _endpoint(namespace)
     facts = st.Facts(observed.generation, refused, serving, indexed, plan.pending.get(name, ()))
@@ -399,17 +399,21 @@ def _observe(
     plan: serveconfig.ServePlan | None,
     status: dict[str, Any],
     token: str | None,
-) -> None:
+) -> st.Verdict | None:
     """Counts (and, given the plan, the adapters a probe succeeded through) as the serving side
-    reports them; a knowledge base that does not exist there yet has no documents."""
+    reports them; a knowledge base that does not exist there yet has no documents. Returns
+    why it does not serve although its application runs (the gateway cannot reach Milvus),
+    else None."""
     try:
         info = gateway.describe(SETTINGS.gateway_for(namespace), namespace, name, token=token)
     except gateway.GatewayError as error:
         if error.code == "NOT_FOUND":
             status.update(documents=0, chunks=0)
-        return
+        if error.code == "UNAVAILABLE":
+            return st.Verdict("False", "BackendUnavailable", str(error))
+        return None
     except gateway.GatewayUnreachable:
-        return
+        return None
     status["documents"] = int(info.get("documents", 0))
     status["chunks"] = int(info.get("chunks", 0))
     if info.get("generator"):
@@ -417,6 +421,7 @@ def _observe(
     if plan is not None:
         ready = {a.get("name") for a in info.get("adapters", []) if a.get("state") == READY}
         status["adapters"] = [a for a in plan.uses.get(name, ()) if a in ready]
+    return None
 
 
 READY = "ADAPTER_STATE_READY"

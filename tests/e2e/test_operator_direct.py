@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -169,6 +170,10 @@ def test_a_knowledge_base_lives_and_dies_on_a_real_ray_cluster(
 
     # A bearer token from a Secret: from here on every call needs it, the operator's own too.
     _require_a_token(kube, ray_stack)
+
+    # Milvus stopped: Ready=False saying so; started again: Ready, nothing lost.
+    _outage_of_milvus(kube, ray_stack)
+
     # An adapter is hot-loaded: same replicas, adapter loaded, both statuses say so.
     before = _replica_ids(ray_stack)
     kube.create(
@@ -251,6 +256,30 @@ def test_a_knowledge_base_lives_and_dies_on_a_real_ray_cluster(
 TOKEN = "handbook-e2e-token"
 
 
+def _outage_of_milvus(kube: Kube, stack: Settings) -> None:
+    pid_file = stack.home / "milvus.pid"
+    os.kill(int(pid_file.read_text()), signal.SIGKILL)
+    pid_file.unlink()
+    try:
+        ready = wait_for(
+            lambda: (
+                (found := kube.condition(NAMESPACE, KB, "Ready"))
+                and found["status"] == "False"
+                and found
+            ),
+            STEP_TIMEOUT_S,
+            "Ready=False while Milvus is down",
+        )
+        assert "BackendUnavailable" in ready["message"] and "Milvus" in ready["message"]
+    finally:
+        local.start_milvus(stack)
+    wait_for(
+        lambda: _status(kube).get("phase") == "Ready" and _status(kube).get("documents") == 3,
+        STEP_TIMEOUT_S,
+        "Ready again with its 3 documents once Milvus is back",
+    )
+
+
 def _require_a_token(kube: Kube, stack: Settings) -> None:
     """access.tokenSecretRef set (its Secret first: a knowledge base whose Secret is missing
     is refused, never served open — a unit test of the plan covers that): calls without the
@@ -290,7 +319,7 @@ def _require_a_token(kube: Kube, stack: Settings) -> None:
     )
     assert refusal("wrong-" + TOKEN) == grpc.StatusCode.UNAUTHENTICATED
     assert refusal(TOKEN) is None
-    assert _status(kube)["phase"] == "Ready"
+    wait_for(lambda: _status(kube).get("phase") == "Ready", STEP_TIMEOUT_S, "Ready with a token")
 
 
 EVALUATION = "handbook-modes"
