@@ -24,7 +24,7 @@ from ragtune_serving.config import (
 
 APP_IMPORT_PATH = "ragtune_serving.app:build_app"
 GRPC_SERVICER_FUNCTIONS = (
-    "ragtune.v1.ragtune_pb2_grpc.add_RagServiceServicer_to_server",
+    "ragtune_serving.grpcapi.servicer.add_rag_service",
     "grpc_health.v1.health_pb2_grpc.add_HealthServicer_to_server",
 )
 GENERATOR_DEPLOYMENT = "Generator"

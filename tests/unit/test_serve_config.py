@@ -204,7 +204,7 @@ def test_grpc_servicer_functions_exist() -> None:
         module = importlib.import_module(module_name)
         assert callable(getattr(module, attribute)), path
     modules = {path.rpartition(".")[0] for path in paths}
-    assert modules == {"ragtune.v1.ragtune_pb2_grpc", "grpc_health.v1.health_pb2_grpc"}
+    assert modules == {"ragtune_serving.grpcapi.servicer", "grpc_health.v1.health_pb2_grpc"}
 
 
 def test_ports_host_and_name_pass_through() -> None:

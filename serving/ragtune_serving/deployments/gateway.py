@@ -31,6 +31,7 @@ from ragtune_serving.engines.base import Message, SamplingParams, Usage
 from ragtune_serving.errors import InvalidArgument
 from ragtune_serving.grpcapi import access, codec
 from ragtune_serving.grpcapi.errors import domain_error, fail, grpc_status, http_status, unary
+from ragtune_serving.grpcapi.servicer import decoded
 from ragtune_serving.rag.latency import LatencyWindow
 from ragtune_serving.rag.records import (
     AdapterReport,
@@ -71,6 +72,7 @@ def _operation(
         @functools.wraps(operation)
         async def counted(self: "Gateway", request: R, token: str | None) -> P:
             try:
+                decoded(request)
                 self._authorize(request.knowledge_base, token)
                 result = await operation(self, request)
             except Exception as error:
@@ -163,6 +165,7 @@ class Gateway:
         self, request: pb.QueryRequest, grpc_context: RayServegRPCContext
     ) -> AsyncIterator[pb.QueryStreamResponse]:
         try:
+            decoded(request)
             self._authorize(request.knowledge_base, _grpc_token(grpc_context))
             params = self._params(request)
             async for event in self._answer(params):
@@ -206,6 +209,7 @@ class Gateway:
         self, request: pb.WatchLatencyRequest, grpc_context: RayServegRPCContext
     ) -> AsyncIterator[pb.LatencySnapshot]:
         try:
+            decoded(request)
             self._authorize(request.knowledge_base, _grpc_token(grpc_context))
             ref = codec.kb_ref(request.knowledge_base)
             interval = codec.watch_interval(request)
