@@ -200,9 +200,16 @@ def _apply(
         if SETTINGS.direct:
             if raydashboard.application(SETTINGS.direct_dashboard_url, APP_NAME) is not None:
                 raydashboard.remove(SETTINGS.direct_dashboard_url)
-        elif kube.rayservice(namespace) is not None:
-            kube.delete("RayService", namespace, c.RAYSERVICE_NAME)
-            kube.delete("Service", namespace, c.GRPC_SERVICE_NAME)
+        else:
+            # Each on its own: an operator stopped between the two deletes must not leave the
+            # Service behind on its next pass.
+            rendered: tuple[tuple[kube.Kind, str], ...] = (
+                ("RayService", c.RAYSERVICE_NAME),
+                ("Service", c.GRPC_SERVICE_NAME),
+            )
+            for kind, name in rendered:
+                if kube.read(kind, namespace, name) is not None:
+                    kube.delete(kind, namespace, name)
         return
     config = serveconfig.serve_config(plan, SETTINGS)
     if SETTINGS.direct:
