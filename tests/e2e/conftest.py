@@ -191,3 +191,9 @@ def stop_operator(running: OperatorProcess) -> None:
     except subprocess.TimeoutExpired:
         running.process.kill()
         running.process.wait()
+
+
+def kill_operator(running: OperatorProcess) -> None:
+    """SIGKILL: no shutdown, no chance to finish what it was doing, as when a node dies."""
+    running.process.kill()
+    running.process.wait(timeout=30)
