@@ -38,7 +38,7 @@ test: install lint prometheus
 	$(PY) -m pytest
 
 # The long variants of the reliability tests: a 10-minute soak of 32 clients, 100 operator
-# kills mid-reconcile. `make test` runs the same tests, bounded (60 s, 10 kills).
+# kills mid-reconcile. `make test` runs the same tests, bounded (45 s, 10 kills).
 soak: install prometheus
 	RAGTUNE_SOAK_SECONDS=600 RAGTUNE_SOAK_RESTARTS=100 $(PY) -m pytest -s \
 		tests/integration/test_soak.py tests/e2e/test_operator_restarts.py

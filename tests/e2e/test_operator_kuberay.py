@@ -8,6 +8,8 @@ status must then say.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import shlex
 import time
@@ -363,6 +365,48 @@ def test_a_missing_adapter_created_later_is_loaded_through_user_config(
     config = yaml.safe_load(_rayservice(kube, namespace)["spec"]["serveConfigV2"])
     generator, _reranker, _gateway = config["applications"][0]["deployments"]
     assert generator["user_config"]["adapters"]["late"]["path"] == str(tmp_path)
+
+
+def test_a_token_secret_reaches_the_rayservice_as_a_digest_and_a_missing_one_refuses(
+    kube: Kube, operator: OperatorProcess
+) -> None:
+    """access.tokenSecretRef: refused while its Secret is missing (never served open); once
+    the Secret exists the gateway's user_config holds the token's digest, never the token."""
+    namespace, token = "team-b", "kuberay-e2e-token"
+    access = {"access": {"tokenSecretRef": {"name": "guarded-token", "key": "token"}}}
+    kube.create(_kb(namespace, "guarded", {**INLINE, **access}))
+    refused = wait_for(
+        lambda: (
+            (kube.condition(namespace, "guarded", "Ready") or {}).get("reason") == "Refused"
+            and kube.condition(namespace, "guarded", "Ready")
+        ),
+        30,
+        "refused while its Secret is missing",
+    )
+    assert (
+        "Secret 'guarded-token' in namespace team-b has no non-empty key 'token'"
+        in (refused["message"])
+    )
+    kube.core.create_namespaced_secret(
+        namespace,
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "guarded-token", "namespace": namespace},
+            "data": {"token": base64.b64encode(token.encode()).decode()},
+        },
+    )
+    wait_for(
+        lambda: _rayservice(kube, namespace) and "guarded" in _served_names(kube, namespace),
+        30,
+        "served once its Secret exists",
+    )
+    text = _rayservice(kube, namespace)["spec"]["serveConfigV2"]
+    _generator, _reranker, gateway = yaml.safe_load(text)["applications"][0]["deployments"]
+    assert gateway["user_config"]["access"] == {
+        f"{namespace}/guarded": {"token_sha256": hashlib.sha256(token.encode()).hexdigest()}
+    }
+    assert token not in text
 
 
 def test_deletion_honours_retain_policy_and_removes_serving_with_the_last(

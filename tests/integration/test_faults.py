@@ -177,11 +177,11 @@ def _stored_ids(stack: Settings, kb: str) -> list[str]:
 def test_an_ingest_interrupted_half_way_and_run_again_stores_each_chunk_exactly_once(
     stack: Settings, client: RagClient, tmp_path: Path, killed: str
 ) -> None:
-    """`ragtune ingest` of 400 files (seven requests) is cut off once some documents are in —
+    """`ragtune ingest` of 300 files (five requests) is cut off once some documents are in —
     the CLI killed, or the retriever replica writing them — then run again to the end."""
     folder = tmp_path / "notes"
     folder.mkdir()
-    for n in range(400):
+    for n in range(300):
         (folder / f"note-{n:03d}.md").write_text(
             f"Note {n}. Shipment {n} left dock {n % 7} on day {n % 30}. "
             f"It carried {n * 3} crates of item {n % 11}. " * (1 + n % 3)

@@ -23,8 +23,8 @@ from ragtune_serving.settings import Settings
 
 pytestmark = pytest.mark.integration
 CLIENTS = 32
-WARM_UP_S = 20.0
-SOAK_S = float(os.environ.get("RAGTUNE_SOAK_SECONDS", "60"))
+WARM_UP_S = 15.0
+SOAK_S = float(os.environ.get("RAGTUNE_SOAK_SECONDS", "45"))
 MAX_GROWTH = 0.05
 DEADLINE_S = 120.0
 
