@@ -60,8 +60,9 @@ def adapter_status(
             verdict = st.Verdict("False", state.reason, state.message)
             phase = {"Pending": "Pending", "Training": "Training"}.get(state.phase, "Failed")
         else:
-            tokens = {kb.name: cv.kb_token_or_none(namespace, kb.spec) for kb in kbs}
-            verdict, phase = _verdict(namespace, name, users, tokens)
+            asked = next((kb for kb in kbs if users and kb.name == users[0]), None)
+            token = cv.kb_token_or_none(namespace, asked.spec) if asked else None
+            verdict, phase = _verdict(namespace, name, users, token)
             if state is not None and verdict.status != "True":
                 verdict = st.Verdict(
                     verdict.status, verdict.reason, f"{state.message}; {verdict.message}"
@@ -104,14 +105,15 @@ def _training(adapter: AdapterResource, status: dict[str, Any]) -> training_stat
 
 
 def _verdict(
-    namespace: str, name: str, users: list[str], tokens: dict[str, str | None]
+    namespace: str, name: str, users: list[str], token: str | None
 ) -> tuple[st.Verdict, str]:
+    """Asks the gateway through the first knowledge base using the adapter (with its `token`)."""
     if not users:
         message = "no served knowledge base references it; it loads when one does"
         return st.Verdict("False", "Unused", message), "Pending"
     try:
         info = gateway.describe(
-            cv.SETTINGS.gateway_for(namespace), namespace, users[0], token=tokens.get(users[0])
+            cv.SETTINGS.gateway_for(namespace), namespace, users[0], token=token
         )
     except (gateway.GatewayUnreachable, gateway.GatewayError) as error:
         message = f"the serving replicas cannot be asked yet: {error}"
